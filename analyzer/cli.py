@@ -1,0 +1,196 @@
+"""Command line: argument parsing and exit codes only; the work is in api.py.
+
+Exit codes: 0 no finding at or above --fail-on; 1 such findings; 2 usage or
+configuration error, or nothing at all could be analyzed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+COMMANDS = ("check", "graph", "rules", "explain")
+
+
+def _split(values) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    return key, value
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", nargs="?", default=".", help="repository folder or one config file (default: .)")
+    p.add_argument("--config", metavar="FILE", help="configuration file (default: .sls-audit.yml searched upward)")
+    p.add_argument("--stage", help="stage to resolve (default: provider.stage, else dev)")
+    p.add_argument("--region", help="region to resolve (default: provider.region, else us-east-1)")
+    p.add_argument("--framework", choices=("v3", "v4", "osls"), help="framework semantics")
+    p.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE",
+                   help="a ${param:KEY} value (repeatable; beats Compose and service params)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sls-audit",
+        description="Static policy and security analyzer for Serverless Framework projects.",
+    )
+    parser.add_argument("--version", action="version", version=f"sls-audit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="analyze a repository and report findings (the default)")
+    _common(check)
+    check.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--select", action="append", metavar="IDS", help="rule ids or prefixes to run (comma-separated)")
+    check.add_argument("--ignore", action="append", metavar="IDS", help="rule ids or prefixes to skip (comma-separated)")
+    check.add_argument("--fail-on", choices=("note", "warning", "error"), help="lowest severity that fails (default: error)")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+
+    graph = sub.add_parser("graph", help="write the service graph")
+    _common(graph)
+    graph.add_argument("--format", "-f", choices=("json", "dot", "mermaid"), default="mermaid")
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", "-f", choices=("text", "json"), default="text")
+
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", help="a rule id, e.g. SLS101")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "check")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "rules":
+            return _rules(args)
+        if args.command == "explain":
+            return _explain(args)
+        return _analyze(args)
+    except KeyboardInterrupt:
+        print("sls-audit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _load_config(args):
+    from .config import load_config
+
+    if args.config:
+        return load_config(Path(args.config))
+    return load_config(start=Path(args.path))
+
+
+def _analyze(args) -> int:
+    from .api import NothingToAnalyze, audit, load
+    from .config import ConfigError
+
+    try:
+        config = _load_config(args)
+    except ConfigError as e:
+        print(f"sls-audit: configuration error: {e}", file=sys.stderr)
+        return 2
+    params = dict(args.param)
+    try:
+        if args.command == "graph":
+            from .report import graph_formats
+
+            _, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
+                               params=params, framework=args.framework)
+            text = {"json": graph_formats.to_json, "dot": graph_formats.to_dot,
+                    "mermaid": graph_formats.to_mermaid}[args.format](graph)
+            return _emit(text, args.output)
+        if args.select:
+            config.select = _split(args.select)
+        config.ignore = config.ignore + _split(args.ignore)
+        if args.fail_on:
+            config.fail_on = args.fail_on
+        report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
+                       framework=args.framework)
+    except NothingToAnalyze as e:
+        print(f"sls-audit: {e}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"sls-audit: configuration error: {e}", file=sys.stderr)
+        return 2
+
+    if args.format == "json":
+        from .report import json_report
+
+        text = json_report.render(report)
+    elif args.format == "sarif":
+        from .report import sarif
+
+        text = sarif.render(report)
+    else:
+        from .report import text as text_report
+
+        color = text_report.want_color(sys.stdout) if not args.output else False
+        text = text_report.render(report, color=color)
+    rc = _emit(text, args.output)
+    if rc:
+        return rc
+    if not report.analyzed:
+        print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
+        return 2
+    if args.exit_zero:
+        return 0
+    from .engine import at_or_above
+
+    failing = [f for f in report.findings if not f.suppressions and at_or_above(f.severity, config.fail_on)]
+    return 1 if failing else 0
+
+
+def _emit(text: str, output: str | None) -> int:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(f"sls-audit: cannot write {output}: {e.strerror or e}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def _rules(args) -> int:
+    import json
+
+    from rules.registry import load_rules
+
+    rules = load_rules()
+    if args.format == "json":
+        print(json.dumps([{"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary,
+                           "tags": list(r.tags)} for r in rules], indent=2))
+        return 0
+    width = max(len(r.name) for r in rules)
+    for r in rules:
+        print(f"{r.id}  {r.name.ljust(width)}  {r.severity:<8} {r.summary}")
+    return 0
+
+
+def _explain(args) -> int:
+    from rules.registry import load_rules
+
+    wanted = args.rule.upper()
+    for r in load_rules():
+        if r.id == wanted or r.name == args.rule:
+            sys.stdout.write(r.documentation())
+            return 0
+    print(f"sls-audit: no rule '{args.rule}' (see `sls-audit rules`)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Which files belong to the project.
+
+Directory symlinks are never followed (no loops, nothing outside the root);
+file symlinks are read only when they stay inside the root.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
+COMPOSE_NAMES = ("serverless-compose.yml", "serverless-compose.yaml")
+DYNAMIC_NAMES = ("serverless.ts", "serverless.js", "serverless.cjs", "serverless.mjs")
+SKIP_DIRS = {"node_modules", ".serverless", ".git", ".venv", "__pycache__"}
+
+
+@dataclass
+class Discovered:
+    root: Path
+    configs: list = field(default_factory=list)   # repository-relative posix paths
+    composes: list = field(default_factory=list)
+    dynamic: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # (rel, message)
+
+
+def discover(path: Path, exclude: list[str] | None = None, root: Path | None = None) -> Discovered:
+    """Find configs below `path` (a directory, or one config file)."""
+    exclude = exclude or []
+    if path.is_file():
+        base = (root or path.parent).resolve()
+        out = Discovered(base)
+        rel = _rel(path.resolve(), base)
+        name = path.name
+        if name in COMPOSE_NAMES:
+            out.composes.append(rel)
+        elif name in DYNAMIC_NAMES:
+            out.dynamic.append(rel)
+        else:
+            out.configs.append(rel)
+        return out
+    base = (root or path).resolve()
+    out = Discovered(base)
+    start = path.resolve()
+    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+        d = Path(dirpath)
+        reld = _rel(d, base)
+        dirnames[:] = sorted(
+            n for n in dirnames
+            if n not in SKIP_DIRS and not _excluded(_join(reld, n), exclude)
+        )
+        names = set(filenames)
+        for name in sorted(names):
+            if name not in CONFIG_NAMES and name not in COMPOSE_NAMES and name not in DYNAMIC_NAMES:
+                continue
+            rel = _join(reld, name)
+            if _excluded(rel, exclude):
+                continue
+            full = d / name
+            if full.is_symlink():
+                try:
+                    real = full.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    out.problems.append((rel, "symbolic link that cannot be resolved (a loop?)"))
+                    continue
+                if not _inside(real, base):
+                    out.problems.append((rel, "symbolic link pointing outside the repository root"))
+                    continue
+            if name in COMPOSE_NAMES:
+                out.composes.append(rel)
+            elif name in DYNAMIC_NAMES:
+                out.dynamic.append(rel)
+            else:
+                out.configs.append(rel)
+    return out
+
+
+def _excluded(rel: str, patterns: list[str]) -> bool:
+    for p in patterns:
+        p = p.rstrip("/")
+        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p + "/*") or rel == p:
+            return True
+    return False
+
+
+def _rel(p: Path, base: Path) -> str:
+    try:
+        r = p.relative_to(base).as_posix()
+    except ValueError:
+        r = p.as_posix()
+    return "" if r == "." else r
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}/{b}" if a else b
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False

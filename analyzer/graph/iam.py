@@ -1,0 +1,91 @@
+"""Roles, statements and what each statement reaches (`assumes`, `has`, `allows`)."""
+from __future__ import annotations
+
+from ..loaders import symbols as S
+from ..loaders.yamlmarks import MDict
+
+
+def add(g, project, index) -> None:
+    from .build import add_edge, add_external, add_node
+
+    for svc in project.services:
+        for role in svc.roles:
+            add_node(g, role.id, "role", role.loc, logical_id=role.logical_id, role_kind=role.kind,
+                     opaque=role.opaque, shared=role.kind == "shared", service=svc.name,
+                     managed_policies=[S.text_of(m) for m in role.managed_policies],
+                     arn=S.text_of(role.arn) if role.arn is not None else None)
+            add_edge(g, svc.id, role.id, "contains", role.loc)
+            for st in role.statements:
+                _statement(g, st, role.id, svc, index, add_node, add_edge, add_external)
+        for fn in svc.functions:
+            if fn.role:
+                if fn.role not in g:  # a role named but defined nowhere we could see
+                    add_node(g, fn.role, "role", fn.loc, logical_id=fn.role.split(".", 1)[-1],
+                             role_kind="unknown", opaque=True, shared=False, service=svc.name)
+                add_edge(g, fn.id, fn.role, "assumes", fn.loc)
+        for res_id, st in svc.resource_policies:
+            holder = res_id if res_id in g else add_external(g, res_id, st.loc)
+            _statement(g, st, holder, svc, index, add_node, add_edge, add_external, policy="resource")
+
+
+def _statement(g, st, holder, svc, index, add_node, add_edge, add_external, policy="identity") -> None:
+    add_node(g, st.id, "statement", st.loc, effect=st.effect, actions=list(st.actions),
+             not_actions=list(st.not_actions), resources=[S.text_of(r) for r in st.resources],
+             not_resources=[S.text_of(r) for r in st.not_resources],
+             conditions=_plain(st.conditions), sid=st.sid, origin=st.origin, framework=st.framework,
+             policy=policy, service=svc.name)
+    add_edge(g, holder, st.id, "has", st.loc)
+    if st.effect != "Allow":
+        return
+    for target in _targets(st, svc, index):
+        if target.startswith("ext:"):
+            add_external(g, target, st.loc)
+        add_edge(g, st.id, target, "allows", st.loc, actions=list(st.actions))
+
+
+def _targets(st, svc, index) -> list[str]:
+    """Node ids a statement's resources name: local resources, functions, or externals."""
+    out: list[str] = []
+    lambda_actions = any(a == "*" or a.lower().startswith("lambda:") for a in st.actions)
+    for r in st.resources:
+        logical = _logical(r)
+        if logical is not None:
+            fn = index.fn_by_logical.get((svc.id, logical))
+            if fn is not None:
+                out.append(fn.id)
+            elif (svc.id, logical) in index.resources:
+                out.append(index.resources[(svc.id, logical)].id)
+            continue
+        if isinstance(r, MDict):
+            continue  # other intrinsics (Fn::Sub, Fn::Join): known only after synthesis
+        text = S.text_of(r)
+        if text == "*":
+            out.append("ext:*")
+            continue
+        fns = index.functions_matching_arn(r) if lambda_actions else None
+        if fns:
+            out.extend(f.id for f in fns)
+        elif text.startswith("arn:"):
+            out.append("ext:" + text)
+    return sorted(set(out))
+
+
+def _logical(value) -> str | None:
+    if isinstance(value, MDict):
+        if "Ref" in value:
+            return S.text_of(value["Ref"])
+        ga = value.get("Fn::GetAtt")
+        if isinstance(ga, list) and ga:
+            return S.text_of(ga[0])
+    return None
+
+
+def _plain(v):
+    """A JSON-friendly copy of a condition block."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return S.text_of(v)

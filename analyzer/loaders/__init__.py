@@ -1,0 +1,1 @@
+"""Files -> model: mark-keeping YAML, variables, Compose, services."""

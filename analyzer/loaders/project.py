@@ -1,0 +1,227 @@
+"""Files -> Project: read, parse, resolve and model every config of a repository.
+
+Each file fails alone: a file that cannot be read or parsed becomes an SLS001
+diagnostic and the others are still analyzed.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+from ..discovery import Discovered
+from ..model import Compose, ComposeService, Loc, Project
+from . import symbols as S
+from .service import ServiceBuilder
+from .variables import Diagnostic, Options, Resolver
+from .yamlmarks import MDict, MList, ParseError, load_bytes
+
+_COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
+
+
+def load_project(found: Discovered, options: Options, framework: str | None = None) -> Project:
+    root = found.root
+    project = Project(root=str(root))
+    project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic)
+    for rel, message in found.problems:
+        project.diagnostics.append(Diagnostic("SLS001", message, rel, 1, 1, 1, 1))
+    for rel in found.dynamic:
+        project.diagnostics.append(Diagnostic(
+            "SLS004", f"{Path(rel).name} is a program, not data: it cannot be read statically and "
+            "was skipped (point sls-audit at a synthesized template instead)", rel, 1, 1, 1, 1))
+
+    gc_was = gc.isenabled()
+    gc.disable()  # thousands of parsed documents: the cyclic collector only slows loading down
+    try:
+        composes = [c for c in (_load_compose(root, rel, project, options) for rel in found.composes) if c]
+        project.compose = composes
+        by_dir = {}
+        for comp in composes:
+            cdir = Path(comp.file).parent
+            for cs in comp.services:
+                by_dir[_norm(cdir / cs.path)] = cs
+
+        pending = []
+        for rel in found.configs:
+            try:
+                item = _load_one(root, rel, project, options, by_dir)
+            except Exception as e:  # noqa: BLE001 - one file must never stop the run
+                project.diagnostics.append(_internal(rel, "loading", e))
+                continue
+            if item is not None:
+                pending.append(item)
+
+        counts = Counter(name for _, _, name, _, _ in pending)
+        for rel, doc, name, resolver, cs in pending:
+            sid = f"svc:{name}" if counts[name] == 1 else f"svc:{name}@{Path(rel).parent.as_posix()}"
+            try:
+                builder = ServiceBuilder(doc, rel, framework, options, sid)
+                svc = builder.build(name, resolver.stage, resolver.region)
+                svc.compose_name = cs.name if cs else None
+                _find_handlers(root, rel, svc)
+            except Exception as e:  # noqa: BLE001
+                project.diagnostics.append(_internal(rel, "modelling", e))
+                continue
+            project.diagnostics.extend(builder.diagnostics)
+            project.services.append(svc)
+            project.documents[rel] = doc
+    finally:
+        if gc_was:
+            gc.enable()
+    return project
+
+
+def _internal(rel: str, step: str, e: Exception) -> Diagnostic:
+    import traceback
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return Diagnostic("SLS000", f"internal error while {step} this file: {type(e).__name__}: {e}{where}",
+                      rel, 1, 1, 1, 1, names=(step, type(e).__name__))
+
+
+def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: dict):
+    """Read, parse and resolve one config; None when it cannot be used."""
+    doc = _read(root, rel, project)
+    if doc is None:
+        return None
+    cs = by_dir.get(_norm(Path(rel).parent))
+    opts = Options(options.stage, options.region, options.params,
+                   dict(cs.params) if cs else {}, options.config_params)
+    resolver = Resolver(doc, root / rel, root, rel, opts)
+    resolver.resolve_all()
+    project.diagnostics.extend(resolver.diagnostics)
+    project.symbols.extend(resolver.symbols)
+    name = doc.get("service")
+    if isinstance(name, MDict):  # the old `service: {name: x}` form
+        name = name.get("name")
+    if not isinstance(name, str) or not name:
+        span = doc.kspans.get("service", doc.span)
+        project.diagnostics.append(Diagnostic(
+            "SLS001", "no 'service' name: the framework refuses a config without one",
+            rel, span[0], span[1], span[2], span[3], "service"))
+        return None
+    return (rel, doc, name, resolver, cs)
+
+
+_HANDLER_EXTS = {
+    "python": (".py",), "nodejs": (".js", ".mjs", ".cjs", ".ts", ".mts"), "ruby": (".rb",),
+}
+
+
+def _find_handlers(root: Path, rel: str, svc) -> None:
+    """Locate each handler's source file (`src/users.create` -> `src/users.py`)."""
+    base = (root / rel).parent
+    for fn in svc.functions:
+        if not fn.handler or "." not in fn.handler:
+            continue
+        module = fn.handler.rsplit(".", 1)[0]
+        runtime = (fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")).lower()
+        exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
+        for ext in exts:
+            cand = base / (module + ext)
+            if cand.is_file():
+                try:
+                    fn.handler_file = cand.resolve().relative_to(root.resolve()).as_posix()
+                except ValueError:
+                    pass
+                break
+
+
+def _read(root: Path, rel: str, project: Project):
+    try:
+        data = (root / rel).read_bytes()
+    except OSError as e:
+        project.diagnostics.append(Diagnostic("SLS001", f"cannot read file: {e.strerror or e}", rel, 1, 1, 1, 1))
+        return None
+    try:
+        doc, warnings = load_bytes(data)
+    except ParseError as e:
+        line, col = max(e.line, 1), max(e.column, 1)
+        project.diagnostics.append(Diagnostic("SLS001", f"cannot parse: {e.message}", rel, line, col, line, col))
+        return None
+    for msg, line, col in warnings:
+        project.diagnostics.append(Diagnostic("SLS001", msg + " (the framework refuses duplicated keys)",
+                                              rel, line, col, line, col))
+    if doc is None:
+        project.diagnostics.append(Diagnostic("SLS001", "the file is empty", rel, 1, 1, 1, 1))
+        return None
+    if not isinstance(doc, MDict):
+        span = getattr(doc, "span", (1, 1, 1, 1))
+        project.diagnostics.append(Diagnostic(
+            "SLS001", "the top level must be a mapping of configuration keys", rel, *span))
+        return None
+    return doc
+
+
+def _load_compose(root: Path, rel: str, project: Project, options: Options) -> Compose | None:
+    doc = _read(root, rel, project)
+    if doc is None:
+        return None
+    comp = Compose(file=rel)
+    services = doc.get("services")
+    if not isinstance(services, MDict):
+        span = doc.kspans.get("services", doc.span)
+        project.diagnostics.append(Diagnostic(
+            "SLS001", "'services' must be a mapping of service names to their settings", rel, *span))
+        return comp
+    stage = options.stage or "dev"
+    stage_params = {}
+    stages = doc.get("stages")
+    if isinstance(stages, MDict):
+        for key in (stage, "default"):
+            block = stages.get(key)
+            if isinstance(block, MDict) and isinstance(block.get("params"), MDict):
+                for k, v in block["params"].items():
+                    stage_params.setdefault(k, v)
+    for name, cfg in services.items():
+        if not isinstance(cfg, MDict):
+            span = services.vspans.get(name, services.span)
+            project.diagnostics.append(Diagnostic(
+                "SLS001", f"'services.{name}' must be a mapping with a 'path'", rel, *span))
+            continue
+        path = cfg.get("path")
+        if not isinstance(path, str):
+            span = services.kspans.get(name, services.span)
+            project.diagnostics.append(Diagnostic(
+                "SLS001", f"'services.{name}.path' is missing", rel, *span))
+            continue
+        deps = cfg.get("dependsOn")
+        deps = [deps] if isinstance(deps, str) else [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+        params = {}
+        for k, v in stage_params.items():
+            params[k] = _compose_value(v, rel, services.vspans.get(name, services.span))
+        own = cfg.get("params")
+        if isinstance(own, MDict):
+            for k, v in own.items():
+                params[k] = _compose_value(v, rel, own.vspans.get(k, own.span))
+        for k in params:  # stage params win over service params (Compose precedence)
+            if k in stage_params:
+                params[k] = _compose_value(stage_params[k], rel, services.vspans.get(name, services.span))
+        k = services.kspans.get(name, services.span)
+        comp.services.append(ComposeService(
+            name=str(name), path=path, depends_on=deps, params=params,
+            loc=Loc(rel, k[0], k[1], k[2], k[3], f"services.{name}")))
+        # outputs referenced by params make implicit dependencies, as Compose infers them
+        for v in params.values():
+            if isinstance(v, S.ComposeOutput) and v.service not in deps:
+                comp.services[-1].depends_on.append(v.service)
+    return comp
+
+
+def _compose_value(v, rel: str, span):
+    if isinstance(v, str):
+        m = _COMPOSE_REF.match(v.strip())
+        if m:
+            return S.ComposeOutput(kind="ComposeOutput", ref=v.strip()[2:-1], file=rel, line=span[0],
+                                   column=span[1], service=m.group(1), output=m.group(2))
+    return v
+
+
+def _norm(p: Path) -> str:
+    return os.path.normpath(p.as_posix()).replace(os.sep, "/")
+
+
+__all__ = ["load_project", "MList"]

@@ -1,0 +1,551 @@
+"""The Serverless Framework variable resolver (`${source:address, fallback}`).
+
+Resolves in place every framework variable of a loaded service document for one
+stage and region. What the framework would look up in the cloud becomes a typed
+symbolic value (symbols.py); what fails as written (a cycle, a missing key with
+no fallback, a file outside the repository) becomes `Unresolved` plus an SLS002
+diagnostic. `${...}` that belongs to CloudFormation (`${AWS::Region}`,
+`${Table.Arn}` inside `Fn::Sub`) is left as text, as the framework leaves it.
+Nothing here reads the process environment: `${env:X}` is its fallback or an
+`EnvRef`, so the same input always gives the same output.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import symbols as S
+from .yamlmarks import MDict, MList, ParseError, load_bytes
+
+_VAR_HEAD = re.compile(r"\s*([A-Za-z][\w-]*)\s*(\(|:(?!:))")
+_SOURCE = re.compile(r"^([A-Za-z][\w-]*)(?:\((.*?)\))?(?::(.*))?$", re.S)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+MAX_CHAIN = 64
+
+
+class _Missing:
+    __slots__ = ()
+
+
+MISSING = _Missing()
+
+
+@dataclass
+class Var:
+    """One `${...}`: its fallback sources, each a list of text and nested Vars."""
+
+    sources: list
+    text: str
+
+
+@dataclass
+class Diagnostic:
+    """A loader-level problem, located directly (rules turn these into findings)."""
+
+    rule: str
+    message: str
+    file: str
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    key_path: str = ""
+    names: tuple = ()
+
+
+@dataclass
+class Options:
+    """What the command line and configuration say about the target environment."""
+
+    stage: str | None = None
+    region: str | None = None
+    params: dict = field(default_factory=dict)         # --param and config params
+    compose_params: dict = field(default_factory=dict)  # from serverless-compose.yml
+    config_params: dict = field(default_factory=dict)   # `params:` of .sls-audit.yml (lowest)
+
+
+def parse(s: str) -> list:
+    """Split a string into literal text and Var parts (CloudFormation `${}` stays text)."""
+    parts: list = []
+    buf: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        j = s.find("${", i)
+        if j < 0:
+            buf.append(s[i:])
+            break
+        buf.append(s[i:j])
+        end = _match_brace(s, j + 2)
+        if end < 0:  # unbalanced: leave the rest as text
+            buf.append(s[j:])
+            break
+        inner = s[j + 2:end]
+        if _VAR_HEAD.match(inner) and not inner.lstrip().startswith("AWS::"):
+            text = "".join(buf)
+            if text:
+                parts.append(text)
+            buf = []
+            parts.append(Var([parse(src.strip()) for src in _split_top(inner)], s[j:end + 1]))
+        else:
+            buf.append(s[j:end + 1])
+        i = end + 1
+    text = "".join(buf)
+    if text:
+        parts.append(text)
+    return parts
+
+
+def _match_brace(s: str, i: int) -> int:
+    depth, quote = 1, None
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "$" and i + 1 < n and s[i + 1] == "{":
+            depth += 1
+            i += 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _split_top(s: str) -> list[str]:
+    out, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(s):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c in "{(":
+            depth += 1
+        elif c in "})":
+            depth -= 1
+        elif c == "," and depth == 0:
+            out.append(s[start:i])
+            start = i + 1
+    out.append(s[start:])
+    return out
+
+
+class Resolver:
+    """Resolves one service document; `diagnostics` collects SLS002 problems."""
+
+    def __init__(self, doc: MDict, file: Path, root: Path, rel: str, options: Options):
+        self.doc = doc
+        self.file = file
+        self.root = root.resolve()
+        self.rel = rel
+        self.options = options
+        self.diagnostics: list[Diagnostic] = []
+        self.symbols: list[S.Symbolic] = []
+        self._busy: set = set()
+        self._depth = 0
+        self._site: tuple = (rel, 0, 0)
+        self._files: dict = {}
+        self._stage: str | None = options.stage
+        self._region: str | None = options.region
+        self._service_params = doc.get("params") if isinstance(doc, MDict) else None
+        plugins = doc.get("plugins") if isinstance(doc, MDict) else None
+        self.plugins = bool(plugins)
+
+    # ---- public -------------------------------------------------------------
+    _resolving_stage = False
+    _resolving_region = False
+
+    @property
+    def stage(self) -> str:
+        if self._stage is None:
+            self._stage = "dev"  # provisional, so `${sls:stage}` inside provider.stage ends
+            self._resolving_stage = True
+            try:
+                v = self._self_path("provider.stage")
+            finally:
+                self._resolving_stage = False
+            self._stage = v if isinstance(v, str) and v else "dev"
+        return self._stage
+
+    @property
+    def region(self) -> str:
+        if self._region is None:
+            self._region = "us-east-1"
+            self._resolving_region = True
+            try:
+                v = self._self_path("provider.region")
+            finally:
+                self._resolving_region = False
+            self._region = v if isinstance(v, str) and v else "us-east-1"
+        return self._region
+
+    def resolve_all(self) -> None:
+        """Resolve every string of the document in place, iteratively."""
+        _ = self.stage, self.region
+        self._walk(self.doc)
+
+    # ---- walking ------------------------------------------------------------
+    def _walk(self, top) -> None:
+        seen: set[int] = set()
+        stack = [top]
+        while stack:
+            c = stack.pop()
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            items = c.items() if isinstance(c, dict) else enumerate(c)
+            for k, v in list(items):
+                if isinstance(v, str) and "${" in v:
+                    v = self._resolve_entry(c, k)
+                if isinstance(v, (MDict, MList)) and id(v) not in seen:
+                    stack.append(v)
+
+    def _resolve_entry(self, container, key):
+        token = (id(container), key)
+        value = container[key]
+        if not (isinstance(value, str) and "${" in value):
+            return value
+        if token in self._busy:
+            return S.Unresolved("cycle", value, self.rel, reason="cycle")
+        span = _span_of(container, key)
+        saved = self._site
+        self._site = (self.rel, span[0], span[1], span)
+        self._busy.add(token)
+        try:
+            result = self.resolve_string(value)
+        finally:
+            self._busy.discard(token)
+            self._site = saved
+        container[key] = result
+        return result
+
+    # ---- strings ------------------------------------------------------------
+    def resolve_string(self, s: str):
+        parts = parse(s)
+        if len(parts) == 1 and isinstance(parts[0], Var):
+            return self._eval_var(parts[0])
+        if not any(isinstance(p, Var) for p in parts):
+            return s
+        out: list = []
+        for p in parts:
+            out.append(self._eval_var(p) if isinstance(p, Var) else p)
+        return _concat(out)
+
+    def _eval_var(self, var: Var):
+        self._depth += 1
+        try:
+            if self._depth > MAX_CHAIN:
+                return self._unresolved(var.text, f"variable chain deeper than {MAX_CHAIN}")
+            last_symbolic = None
+            for src in var.sources:
+                v = self._eval_source(src, var)
+                if v is MISSING:
+                    continue
+                if isinstance(v, S.Unresolved) and v.reason == "cycle":
+                    return self._unresolved(var.text, "variable references form a cycle")
+                if isinstance(v, S.EnvRef) and len(var.sources) > 1:
+                    last_symbolic = v
+                    continue
+                return v
+            if last_symbolic is not None:
+                return last_symbolic
+            return self._missing(var)
+        finally:
+            self._depth -= 1
+
+    def _missing(self, var: Var):
+        first = var.sources[0] if var.sources else []
+        text = "".join(p if isinstance(p, str) else p.text for p in first)
+        m = _SOURCE.match(text.strip())
+        kind = m.group(1) if m else ""
+        if kind == "env":
+            return self._sym(S.EnvRef, var.text, name=(m.group(3) or "").strip())
+        if kind == "param":
+            return self._sym(S.ParamRef, var.text, name=(m.group(3) or "").strip())
+        return self._unresolved(var.text, f"no value found for '{text.strip()}' and no fallback")
+
+    def _eval_source(self, parts: list, var: Var):
+        if len(parts) == 1 and isinstance(parts[0], Var):
+            return self._eval_var(parts[0])
+        pieces = []
+        for p in parts:
+            if isinstance(p, Var):
+                v = self._eval_var(p)
+                if isinstance(v, S.Unresolved):
+                    return v
+                pieces.append(S.text_of(v))
+            else:
+                pieces.append(p)
+        text = "".join(pieces).strip()
+        if not text:
+            return MISSING
+        if text[0] in "'\"" and text[-1] == text[0] and len(text) >= 2:
+            return text[1:-1]
+        if _NUMBER.match(text):
+            return float(text) if "." in text else int(text)
+        if text in ("true", "false"):
+            return text == "true"
+        if text == "null":
+            return None
+        m = _SOURCE.match(text)
+        if not m or (m.group(2) is None and m.group(3) is None):
+            return text  # a bare word fallback: the framework takes it as text
+        kind, param, address = m.group(1), m.group(2), (m.group(3) or "")
+        handler = getattr(self, "_src_" + kind.replace("-", "_"), None)
+        if handler is None:
+            if self.plugins:  # sources such as serverless-lift's `construct:` come from plugins
+                return self._sym(S.PluginValue, var.text, source=kind)
+            return self._unresolved(var.text, f"unknown variable source '{kind}' (and no plugin loaded)")
+        return handler(param, address.strip(), var)
+
+    # ---- sources ------------------------------------------------------------
+    def _src_self(self, param, address, var):
+        return self._self_path(address)
+
+    def _self_path(self, address: str):
+        cur = self.doc
+        if not address:
+            return cur
+        keys = address.split(".")
+        for i, key in enumerate(keys):
+            if isinstance(cur, MDict):
+                if key not in cur:
+                    if i == len(keys) - 1 and address in ("provider.stage", "provider.region"):
+                        return self.stage if address.endswith("stage") else self.region
+                    return MISSING
+                v = cur[key]
+                if isinstance(v, str) and "${" in v:
+                    v = self._resolve_entry(cur, key)
+                cur = v
+            elif isinstance(cur, MList) and key.isdigit() and int(key) < len(cur):
+                idx = int(key)
+                v = cur[idx]
+                if isinstance(v, str) and "${" in v:
+                    v = self._resolve_entry(cur, idx)
+                cur = v
+            elif isinstance(cur, (S.Symbolic, S.SymStr)):
+                return cur  # a part of an unknown value is unknown too (already reported once)
+            else:
+                return MISSING
+        if isinstance(cur, (MDict, MList)):
+            self._walk(cur)
+        return cur
+
+    def _src_opt(self, param, address, var):
+        if address == "stage":
+            if self.options.stage:
+                return self.options.stage
+            # `${opt:stage}` alone: deploys pass --stage; analyze the effective stage
+            return MISSING if len(var.sources) > 1 or self._resolving_stage else self.stage
+        if address == "region":
+            if self.options.region:
+                return self.options.region
+            return MISSING if len(var.sources) > 1 or self._resolving_region else self.region
+        if len(var.sources) > 1:
+            return MISSING
+        return self._sym(S.OptionRef, var.text, name=address)
+
+    def _src_sls(self, param, address, var):
+        if address == "stage":
+            return self.stage
+        if address == "instanceId":
+            return self._sym(S.InstanceId, var.text)
+        return MISSING
+
+    def _src_env(self, param, address, var):
+        return MISSING
+
+    def _src_aws(self, param, address, var):
+        if address == "accountId":
+            return self._sym(S.AccountId, var.text)
+        if address == "region":
+            return self.region
+        if address == "partition":
+            r = self.region
+            return "aws-cn" if r.startswith("cn-") else "aws-us-gov" if r.startswith("us-gov") else "aws"
+        return MISSING
+
+    def _src_cf(self, param, address, var):
+        stack, _, output = address.partition(".")
+        return self._sym(S.CfOutput, var.text, stack=stack, output=output, region=param)
+
+    def _src_ssm(self, param, address, var):
+        path = address.split("~")[0]
+        return self._sym(S.SsmRef, var.text, path=path)
+
+    def _src_s3(self, param, address, var):
+        bucket, _, key = address.partition("/")
+        return self._sym(S.S3Ref, var.text, bucket=bucket, key=key)
+
+    def _src_output(self, param, address, var):
+        return self._sym(S.DashboardOutput, var.text)
+
+    def _src_param(self, param, address, var):
+        o = self.options
+        if address in o.params:
+            return o.params[address]
+        if address in o.compose_params:
+            return o.compose_params[address]
+        sp = self._service_params
+        if isinstance(sp, MDict):
+            for section in (self.stage, "default"):
+                block = sp.get(section)
+                if isinstance(block, MDict) and address in block:
+                    v = block[address]
+                    if isinstance(v, str) and "${" in v:
+                        v = self._resolve_entry(block, address)
+                    return v
+        if address in o.config_params:
+            return o.config_params[address]
+        return MISSING
+
+    def _src_strToBool(self, param, address, var):
+        text = (param or "").strip().strip("'\"")
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        return self._unresolved(var.text, f"strToBool cannot convert '{text}'")
+
+    def _src_file(self, param, address, var):
+        if not param:
+            return self._unresolved(var.text, "file() needs a path")
+        rel = param.strip().strip("'\"")
+        target = (self.file.parent / rel)
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError):
+            return self._unresolved(var.text, f"cannot read '{rel}' (symlink loop?)")
+        if not _inside(real, self.root):
+            return self._unresolved(var.text, f"'{rel}' is outside the repository root")
+        if real.suffix in (".js", ".cjs", ".mjs", ".ts"):
+            return self._sym(S.Unresolved, var.text, reason="JavaScript file variables are not static")
+        doc = self._load_file(real, var)
+        if doc is MISSING:
+            if len(var.sources) > 1:
+                return MISSING
+            return self._unresolved(var.text, f"file '{rel}' does not exist")
+        if isinstance(doc, S.Unresolved):
+            return doc
+        if not address:
+            return doc
+        cur = doc
+        for key in address.split("."):
+            if isinstance(cur, MDict) and key in cur:
+                cur = cur[key]
+            elif isinstance(cur, MList) and key.isdigit() and int(key) < len(cur):
+                cur = cur[int(key)]
+            elif isinstance(cur, (S.Symbolic, S.SymStr)):
+                return cur
+            else:
+                if len(var.sources) > 1:
+                    return MISSING
+                return self._unresolved(var.text, f"'{rel}' has no key '{address}'")
+        return cur
+
+    def _load_file(self, real: Path, var: Var):
+        if real in self._files:
+            return self._files[real]
+        self._files[real] = S.Unresolved("cycle", var.text, reason="cycle")
+        try:
+            data = real.read_bytes()
+        except FileNotFoundError:
+            self._files[real] = MISSING
+            return MISSING
+        except OSError as e:
+            result = self._unresolved(var.text, f"cannot read '{real.name}': {e.strerror}")
+            self._files[real] = result
+            return result
+        try:
+            doc, _ = load_bytes(data)
+        except ParseError as e:
+            rel = os.path.relpath(real, self.root)
+            result = self._unresolved(var.text, f"'{rel}' cannot be parsed: {e.message} (line {e.line})")
+            self._files[real] = result
+            return result
+        if isinstance(doc, (MDict, MList)):
+            doc_src = os.path.relpath(real, self.root).replace(os.sep, "/")
+            _set_source(doc, doc_src)
+            # Variables inside an included file resolve in the including service's context.
+            sub = Resolver(doc if isinstance(doc, MDict) else MDict(), real, self.root, doc_src, self.options)
+            sub._stage, sub._region = self.stage, self.region
+            sub.plugins = self.plugins
+            sub._self_path = self._self_path  # `${self:}` means the including service
+            sub._walk(doc)
+            self.diagnostics.extend(sub.diagnostics)
+            self.symbols.extend(sub.symbols)
+        self._files[real] = doc
+        return doc
+
+    # ---- helpers ------------------------------------------------------------
+    def _sym(self, cls, text: str, **kw):
+        site = self._site
+        sym = cls(kind=cls.__name__, ref=text[2:-1], file=site[0], line=site[1], column=site[2], **kw)
+        self.symbols.append(sym)
+        return sym
+
+    def _unresolved(self, text: str, reason: str):
+        site = self._site
+        span = site[3] if len(site) > 3 else (site[1], site[2], site[1], site[2])
+        self.diagnostics.append(Diagnostic(
+            "SLS002", f"cannot resolve {text}: {reason}", site[0], span[0], span[1], span[2], span[3],
+            names=(text,),
+        ))
+        return S.Unresolved("unresolved", text[2:-1], site[0], site[1], site[2], reason=reason)
+
+
+def _concat(parts: list):
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)
+    out: list = []
+    for p in parts:
+        if isinstance(p, S.SymStr):
+            out.extend(p.parts)
+        elif isinstance(p, S.Symbolic):
+            out.append(p)
+        elif isinstance(p, (dict, list)):
+            out.append(S.Unresolved("object", "<object in string>", reason="object inside a string"))
+        else:
+            out.append(S.text_of(p))
+    merged: list = []
+    for p in out:
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += p
+        else:
+            merged.append(p)
+    if all(isinstance(p, str) for p in merged):
+        return "".join(merged)
+    return S.SymStr(tuple(merged))
+
+
+def _span_of(container, key) -> tuple:
+    if isinstance(container, MDict):
+        return container.vspans.get(key, container.span)
+    if isinstance(container, MList) and isinstance(key, int) and key < len(container.ispans):
+        return container.ispans[key]
+    return getattr(container, "span", (0, 0, 0, 0))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _set_source(doc, src: str) -> None:
+    """Mark the root of an included document with its file, for locations."""
+    try:
+        doc.source = src  # type: ignore[attr-defined]
+    except AttributeError:
+        pass

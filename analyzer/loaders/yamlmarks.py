@@ -1,0 +1,350 @@
+"""Mark-keeping YAML/JSON loader on libyaml's C parser.
+
+Values are built straight from the parser's event stream, iteratively, so that
+depth is bounded by a limit rather than by the C stack (libyaml's own composer
+segfaults near 100,000 levels), aliases are shared rather than expanded, and
+every mapping and sequence remembers where each of its entries came from.
+Scalars stay plain Python values; their positions live in the parent container.
+Scalar typing follows the YAML 1.2 core schema, as js-yaml (the framework's
+parser) does: `yes`/`no`/`on`/`off` are strings.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+
+try:  # libyaml is required for speed; the pure-Python parser is the fallback.
+    from yaml._yaml import CParser as _Parser
+
+    HAVE_LIBYAML = True
+except ImportError:  # pragma: no cover - exercised only without libyaml
+    from yaml.parser import Parser as _PyParser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, _PyParser):  # type: ignore[no-redef]
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            _PyParser.__init__(self)
+
+    HAVE_LIBYAML = False
+
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 1000
+MAX_EXPANDED_NODES = 2_000_000
+
+# (line, column, end_line, end_column), all 1-based, columns in code points.
+Span = tuple[int, int, int, int]
+
+
+class MDict(dict):
+    """A mapping that knows its own span and the spans of its keys and values."""
+
+    __slots__ = ("span", "kspans", "vspans", "source")
+
+    def __init__(self, *args, span: Span = (0, 0, 0, 0)):
+        super().__init__(*args)
+        self.span = span
+        self.kspans: dict = {}
+        self.vspans: dict = {}
+
+
+class MList(list):
+    """A sequence that knows its own span and the span of each item."""
+
+    __slots__ = ("span", "ispans", "source")
+
+    def __init__(self, *args, span: Span = (0, 0, 0, 0)):
+        super().__init__(*args)
+        self.span = span
+        self.ispans: list = []
+
+
+@dataclass(frozen=True)
+class ParseError(Exception):
+    """A file that cannot be read; line and column are 1-based (0 when unknown)."""
+
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# CloudFormation short tags and the long forms they stand for.
+_CFN_TAGS = {
+    "!Ref": "Ref",
+    "!Condition": "Condition",
+    "!GetAtt": "Fn::GetAtt",
+}
+for _name in (
+    "Sub", "ImportValue", "Join", "Select", "Split", "If", "FindInMap", "GetAZs",
+    "Base64", "Equals", "Not", "And", "Or", "Cidr", "Transform", "Length",
+    "ToJsonString",
+):
+    _CFN_TAGS["!" + _name] = "Fn::" + _name
+
+_STD_TAG = "tag:yaml.org,2002:"
+
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT_RE = re.compile(r"[-+]?[0-9]+$")
+_OCT_RE = re.compile(r"0o[0-7]+$")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+$")
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOATS = {
+    ".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
+    "+.inf": float("inf"), "+.Inf": float("inf"), "+.INF": float("inf"),
+    "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
+    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
+}
+_NUMERIC_START = frozenset("0123456789+-.")
+
+
+def _plain(value: str):
+    """Type a plain scalar by the YAML 1.2 core schema."""
+    if value in _NULLS:
+        return None
+    b = _BOOLS.get(value)
+    if b is not None:
+        return b
+    if value[0] not in _NUMERIC_START:
+        return value
+    if _INT_RE.match(value):
+        return int(value)
+    if _OCT_RE.match(value):
+        return int(value[2:], 8)
+    if _HEX_RE.match(value):
+        return int(value[2:], 16)
+    if _FLOAT_RE.match(value):
+        return float(value)
+    f = _SPECIAL_FLOATS.get(value)
+    if f is not None:
+        return f
+    return value
+
+
+def _scalar(ev) -> object:
+    tag = ev.tag
+    if tag is None or tag == "!":
+        if tag is None and ev.implicit[0]:
+            return _plain(ev.value)
+        return ev.value
+    if tag.startswith(_STD_TAG):
+        kind = tag[len(_STD_TAG):]
+        if kind == "str":
+            return ev.value
+        if kind in ("int", "float", "bool", "null"):
+            return _plain(ev.value)
+        raise _error(f"unsupported tag !!{kind}", ev)
+    raise _error(f"unknown tag {tag}", ev)
+
+
+def _error(message: str, ev) -> ParseError:
+    m = ev.start_mark
+    return ParseError(message, m.line + 1, m.column + 1)
+
+
+def _span(ev_start, ev_end) -> Span:
+    s, e = ev_start.start_mark, ev_end.end_mark
+    return (s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+def _wrap_tag(tag: str, value, span: Span, ev) -> MDict:
+    long = _CFN_TAGS.get(tag)
+    if long is None:
+        raise _error(f"unknown tag {tag} (only CloudFormation short tags are allowed)", ev)
+    if long == "Fn::GetAtt" and isinstance(value, str):
+        head, _, tail = value.partition(".")
+        value = MList([head, tail] if tail else [head], span=span)
+        value.ispans = [span] * len(value)
+    out = MDict(span=span)
+    out[long] = value
+    out.kspans[long] = span
+    out.vspans[long] = span
+    return out
+
+
+def decode(data: bytes) -> str:
+    """Bytes to text, refusing what the framework would refuse: binary, non-UTF-8."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ParseError(
+            f"file is too large ({len(data) / 1048576:.1f} MiB; the limit is "
+            f"{MAX_FILE_BYTES // 1048576} MiB)"
+        )
+    if b"\x00" in data[:8192] or b"\x00" in data:
+        pos = data.index(b"\x00")
+        line = data.count(b"\n", 0, pos) + 1
+        raise ParseError("binary file (contains NUL bytes)", line, 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ParseError(f"not valid UTF-8 (byte 0x{data[e.start]:02x})", line, col) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def load_text(text: str):
+    """Parse one YAML/JSON document into MDict/MList/scalars, or raise ParseError.
+
+    Returns (value, warnings) where warnings are (message, line, column) tuples
+    for problems the framework also rejects but that leave the data usable,
+    such as duplicated keys.
+    """
+    warnings: list[tuple[str, int, int]] = []
+    parser = _Parser(text)
+    try:
+        return _build(parser, warnings), warnings
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        msg = e.problem or str(e)
+        if e.context:
+            msg = f"{msg} ({e.context})"
+        if mark is not None:
+            raise ParseError(msg, mark.line + 1, mark.column + 1) from None
+        raise ParseError(msg) from None
+    except yaml.YAMLError as e:
+        raise ParseError(str(e).splitlines()[0] if str(e) else "invalid YAML") from None
+    finally:
+        try:
+            parser.dispose()
+        except Exception:  # pragma: no cover
+            pass
+
+
+def _build(parser, warnings):
+    """The iterative builder: one frame per open container."""
+    anchors: dict[str, tuple[object, int]] = {}
+    open_anchors: set[str] = set()
+    # frame: [container, start_event, anchor, tag, pending_key, key_span, size, merges]
+    stack: list[list] = []
+    root = None
+    docs = 0
+    expanded = 0
+    get_event = parser.get_event
+
+    while True:
+        ev = get_event()
+        if ev is None:
+            break
+        cls = type(ev)
+        if cls is ScalarEvent:
+            span = _span(ev, ev)
+            if ev.tag is not None and ev.tag in _CFN_TAGS:
+                value = _wrap_tag(ev.tag, ev.value, span, ev)
+            else:
+                value = _scalar(ev)
+            size = 1
+            if ev.anchor is not None:
+                anchors[ev.anchor] = (value, 1)
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if len(stack) >= MAX_DEPTH:
+                raise _error(f"nesting deeper than {MAX_DEPTH} levels", ev)
+            s = ev.start_mark
+            span0 = (s.line + 1, s.column + 1, s.line + 1, s.column + 1)
+            container = MDict(span=span0) if cls is MappingStartEvent else MList(span=span0)
+            if ev.anchor is not None:
+                open_anchors.add(ev.anchor)
+            stack.append([container, ev, ev.anchor, ev.tag, _NOKEY, None, 1, None])
+            continue
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            frame = stack.pop()
+            value, start_ev, anchor, tag, _, _, size, merges = frame
+            value.span = _span(start_ev, ev)
+            span = value.span
+            if merges:
+                _apply_merges(value, merges)
+            if tag is not None and tag != "!" and not tag.startswith(_STD_TAG):
+                value = _wrap_tag(tag, value, span, start_ev)
+            if anchor is not None:
+                open_anchors.discard(anchor)
+                anchors[anchor] = (value, size)
+        elif cls is AliasEvent:
+            if ev.anchor in open_anchors:
+                raise _error(f"recursive alias *{ev.anchor}", ev)
+            try:
+                value, size = anchors[ev.anchor]
+            except KeyError:
+                raise _error(f"undefined alias *{ev.anchor}", ev) from None
+            span = _span(ev, ev)
+        else:
+            if type(ev).__name__ == "DocumentStartEvent":
+                docs += 1
+                if docs > 1:
+                    raise _error("more than one YAML document in the file", ev)
+            continue
+
+        expanded += size
+        if expanded > MAX_EXPANDED_NODES:
+            raise _error(
+                f"alias expansion exceeds {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)", ev
+            )
+        if not stack:
+            root = value
+            continue
+        frame = stack[-1]
+        frame[6] += size
+        container = frame[0]
+        if type(container) is MList:
+            container.append(value)
+            container.ispans.append(span)
+            continue
+        key = frame[4]
+        if key is _NOKEY:
+            if isinstance(value, (dict, list)):
+                raise _error("a mapping or sequence cannot be used as a key", ev)
+            frame[4] = value
+            frame[5] = span
+            continue
+        frame[4] = _NOKEY
+        if key == "<<" and frame[5] is not None:
+            frame[7] = (frame[7] or []) + ([value] if not isinstance(value, list) else list(value))
+            continue
+        if key in container:
+            warnings.append((f"duplicated mapping key '{key}'", frame[5][0], frame[5][1]))
+        container[key] = value
+        container.kspans[key] = frame[5]
+        container.vspans[key] = span
+    return root
+
+
+def _apply_merges(target: MDict, merges: list) -> None:
+    """YAML merge keys (`<<: *defaults`): explicit keys win."""
+    for src in merges:
+        if not isinstance(src, MDict):
+            continue
+        for k, v in src.items():
+            if k not in target:
+                target[k] = v
+                target.kspans[k] = src.kspans.get(k, src.span)
+                target.vspans[k] = src.vspans.get(k, src.span)
+
+
+class _NoKey:
+    __slots__ = ()
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return "<no key>"
+
+
+_NOKEY = _NoKey()
+
+
+def load_bytes(data: bytes):
+    return load_text(decode(data))

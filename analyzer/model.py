@@ -1,0 +1,156 @@
+"""The project model: small dataclasses with stable ids and source locations.
+
+Loaders fill these from configuration; graph builders read them. Nothing here
+reads files or knows about rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where something was written: 1-based line and column (code points)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    key_path: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file, "line": self.line, "column": self.column,
+            "end_line": self.end_line, "end_column": self.end_column, "key_path": self.key_path,
+        }
+
+
+@dataclass
+class Statement:
+    """One IAM statement, values kept as written (intrinsics and symbolic values included)."""
+
+    id: str
+    effect: str
+    actions: tuple = ()
+    not_actions: tuple = ()
+    resources: tuple = ()
+    not_resources: tuple = ()
+    principals: object = None
+    conditions: object = None
+    sid: str | None = None
+    origin: str = ""          # provider.iam, legacy, function, plugin, framework, resource, policy
+    framework: bool = False   # added by the framework itself: counted, never reported
+    loc: Loc | None = None
+
+
+@dataclass
+class Role:
+    id: str
+    logical_id: str
+    kind: str                 # shared, per-function, arn, resource
+    statements: list = field(default_factory=list)
+    managed_policies: list = field(default_factory=list)
+    permissions_boundary: object = None
+    arn: object = None        # for roles given as an ARN
+    opaque: bool = False
+    loc: Loc | None = None
+
+
+@dataclass
+class Event:
+    type: str
+    index: int
+    config: object
+    loc: Loc
+
+
+@dataclass
+class Function:
+    id: str
+    service: str              # service node id
+    name: str
+    handler: str | None
+    runtime: str | None
+    deployed_name: str
+    arn: str
+    logical_id: str
+    subscribable: bool = False
+    calling: list = field(default_factory=list)     # [(text, Loc)]
+    events: list = field(default_factory=list)     # [Event]
+    environment: dict = field(default_factory=dict)
+    role: str | None = None   # role node id
+    destinations: dict = field(default_factory=dict)
+    config: object = None
+    handler_file: str | None = None  # repository-relative, when the source file exists
+    loc: Loc | None = None
+
+
+@dataclass
+class Resource:
+    id: str
+    logical_id: str
+    type: str
+    properties: object
+    framework: bool = False
+    loc: Loc | None = None
+
+
+@dataclass
+class Output:
+    id: str                   # export node id
+    key: str
+    value: object
+    export_name: object = None
+    loc: Loc | None = None
+
+
+@dataclass
+class Service:
+    id: str
+    name: str
+    file: str                 # repository-relative path of its config
+    provider: str
+    stage: str
+    region: str
+    stack_name: str
+    framework: str
+    runtime: str | None = None
+    functions: list = field(default_factory=list)
+    resources: list = field(default_factory=list)
+    roles: list = field(default_factory=list)
+    resource_policies: list = field(default_factory=list)   # (resource id, Statement)
+    outputs: list = field(default_factory=list)
+    imports: list = field(default_factory=list)             # (kind, target, Loc)
+    plugins: tuple = ()
+    compose_name: str | None = None
+    loc: Loc | None = None
+    doc: object = None        # the resolved document, for locating key paths
+
+
+@dataclass
+class ComposeService:
+    name: str
+    path: str
+    depends_on: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    loc: Loc | None = None
+
+
+@dataclass
+class Compose:
+    file: str
+    services: list = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    """Everything loaded from one repository, plus what went wrong while loading."""
+
+    root: str
+    services: list = field(default_factory=list)
+    compose: list = field(default_factory=list)
+    diagnostics: list = field(default_factory=list)
+    documents: dict = field(default_factory=dict)   # rel path -> resolved document
+    symbols: list = field(default_factory=list)
+    files_seen: int = 0

@@ -1,0 +1,1 @@
+"""Reporters render a Report; they never decide what is a finding."""

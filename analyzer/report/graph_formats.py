@@ -1,0 +1,96 @@
+"""The graph as node-link JSON, Graphviz dot, or a Mermaid flowchart."""
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+
+_DRAWN_EDGES = ("calls", "subscribes", "triggers", "depends_on")
+
+
+def to_json(graph) -> str:
+    data = nx.node_link_data(graph, edges="edges")
+    data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
+    data["edges"] = sorted(data["edges"], key=lambda e: (e["source"], e["target"], e.get("kind", ""),
+                                                         json.dumps(e.get("loc"), sort_keys=True)))
+    for e in data["edges"]:
+        e.pop("key", None)
+    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def _service_view(graph):
+    """Services and functions with the edges people want to see between them."""
+    funcs = {n: d for n, d in graph.nodes(data=True) if d.get("kind") == "function"}
+    by_service: dict[str, list] = {}
+    for n, d in graph.nodes(data=True):
+        if d.get("kind") == "service":
+            by_service.setdefault(n, [])
+    for u, v, d in graph.edges(data=True):
+        if d.get("kind") == "contains" and v in funcs:
+            by_service.setdefault(u, []).append(v)
+    edges = sorted(
+        (u, v, d.get("kind"), d.get("type") or d.get("event") or d.get("reason") or "")
+        for u, v, d in graph.edges(data=True)
+        if d.get("kind") in _DRAWN_EDGES and (d.get("kind") != "triggers" or graph.nodes[u].get("kind") == "external")
+    )
+    externals = sorted({x for u, v, *_ in edges for x in (u, v) if graph.nodes[x].get("kind") == "external"})
+    return by_service, edges, externals
+
+
+def _ident(node_id: str, ids: dict) -> str:
+    if node_id not in ids:
+        ids[node_id] = f"n{len(ids)}"
+    return ids[node_id]
+
+
+def to_mermaid(graph) -> str:
+    by_service, edges, externals = _service_view(graph)
+    ids: dict[str, str] = {}
+    lines = ["flowchart LR"]
+    for svc in sorted(by_service):
+        name = graph.nodes[svc].get("name", svc)
+        lines.append(f'  subgraph {_ident(svc, ids)}["{_esc(name)}"]')
+        for fn in sorted(by_service[svc]):
+            label = graph.nodes[fn].get("name", fn)
+            shape = f'(["{_esc(label)}"])' if graph.nodes[fn].get("subscribable") else f'["{_esc(label)}"]'
+            lines.append(f"    {_ident(fn, ids)}{shape}")
+        lines.append("  end")
+    for x in externals:
+        lines.append(f'  {_ident(x, ids)}{{{{"{_esc(x[4:])}"}}}}')
+    arrows = {"calls": "-->", "subscribes": "-.->", "triggers": "-->", "depends_on": "==>"}
+    for u, v, kind, label in edges:
+        text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(),
+                "triggers": label, "depends_on": "depends on"}[kind]
+        lines.append(f"  {_ident(u, ids)} {arrows[kind]}|{_esc(text)}| {_ident(v, ids)}")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(graph) -> str:
+    by_service, edges, externals = _service_view(graph)
+    ids: dict[str, str] = {}
+    lines = ["digraph sls_audit {", "  rankdir=LR;", "  node [shape=box, fontname=\"Helvetica\"];"]
+    for i, svc in enumerate(sorted(by_service)):
+        name = graph.nodes[svc].get("name", svc)
+        lines.append(f"  subgraph cluster_{i} {{")
+        lines.append(f'    label="{_esc(name)}";')
+        for fn in sorted(by_service[svc]):
+            style = ", style=rounded" if graph.nodes[fn].get("subscribable") else ""
+            lines.append(f'    {_ident(fn, ids)} [label="{_esc(graph.nodes[fn].get("name", fn))}"{style}];')
+        lines.append("  }")
+    for x in externals:
+        lines.append(f'  {_ident(x, ids)} [label="{_esc(x[4:])}", shape=hexagon];')
+    styles = {"calls": "", "subscribes": ", style=dashed", "triggers": ", color=gray", "depends_on": ", style=bold"}
+    for u, v, kind, label in edges:
+        text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(), "triggers": label,
+                "depends_on": "depends on"}[kind]
+        if u not in ids and graph.nodes[u].get("kind") == "service":
+            lines.append(f'  {_ident(u, ids)} [label="{_esc(graph.nodes[u].get("name", u))}", shape=folder];')
+        if v not in ids and graph.nodes[v].get("kind") == "service":
+            lines.append(f'  {_ident(v, ids)} [label="{_esc(graph.nodes[v].get("name", v))}", shape=folder];')
+        lines.append(f'  {_ident(u, ids)} -> {_ident(v, ids)} [label="{_esc(text)}"{styles[kind]}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _esc(s: str) -> str:
+    return str(s).replace("\\", "\\\\").replace('"', "'")

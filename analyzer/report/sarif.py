@@ -1,0 +1,90 @@
+"""SARIF 2.1.0: one run, every rule's metadata and help, stable partial fingerprints."""
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFO_URI = "https://github.com/sls-audit/sls-audit"
+
+
+def render(report) -> str:
+    return json.dumps(build(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def build(report) -> dict:
+    rules = sorted(report.rules, key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    results = [_result(f, index) for f in report.findings]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "sls-audit",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFO_URI,
+                "rules": [_rule(r) for r in rules],
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": _root_uri(report.root)}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {"coverage": report.coverage},
+        }],
+    }
+
+
+def _root_uri(root: str) -> str:
+    from pathlib import Path
+
+    uri = Path(root).resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _rule(r) -> dict:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "shortDescription": {"text": r.summary},
+        "fullDescription": {"text": " ".join(r.what.split())},
+        "help": {"text": r.documentation(), "markdown": r.documentation()},
+        "helpUri": r.help_uri(),
+        "defaultConfiguration": {"level": r.severity},
+        "properties": {"tags": list(r.tags)},
+    }
+
+
+def _location(file: str, line: int, col: int, end_line: int, end_col: int) -> dict:
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": file or ".", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col},
+    }}
+
+
+def _result(f, index) -> dict:
+    loc = _location(f.file, f.line, f.column, f.end_line, f.end_column)
+    if f.key_path:
+        loc["logicalLocations"] = [{"fullyQualifiedName": f.key_path, "kind": "member"}]
+    out = {
+        "ruleId": f.rule,
+        "ruleIndex": index.get(f.rule, -1) if f.rule in index else None,
+        "level": f.severity,
+        "message": {"text": f.message},
+        "locations": [loc],
+        "partialFingerprints": {"slsAudit/v1": f.fingerprint},
+    }
+    if out["ruleIndex"] is None:
+        del out["ruleIndex"]
+    if f.related:
+        out["relatedLocations"] = [
+            {**_location(r.file, r.line, r.column, r.end_line, r.end_column), "id": i,
+             "message": {"text": r.message}}
+            for i, r in enumerate(f.related)
+        ]
+    if f.suppressions:
+        out["suppressions"] = [{"kind": s["kind"], "justification": s["justification"]} for s in f.suppressions]
+    if f.fix:
+        out["properties"] = {"fix": f.fix}
+    return out
