@@ -180,7 +180,7 @@ class ServiceBuilder:
         if isinstance(role_cfg, MDict):
             base = "provider.iam.role"
             stmts = role_cfg.get("statements")
-            self._statements(shared, stmts, f"{base}.statements", "provider.iam")
+            self._statements(shared, stmts, f"{base}.statements", "provider.iam", role_cfg, "statements")
             mp = role_cfg.get("managedPolicies")
             if isinstance(mp, MList):
                 shared.managed_policies.extend(mp)
@@ -191,7 +191,7 @@ class ServiceBuilder:
             self.per_function_mode = role_cfg.get("mode") == "perFunction" and honours_function_iam(self.fw)
         legacy = provider.get("iamRoleStatements")
         if legacy is not None:
-            self._statements(shared, legacy, "provider.iamRoleStatements", "legacy")
+            self._statements(shared, legacy, "provider.iamRoleStatements", "legacy", provider, "iamRoleStatements")
         lmp = provider.get("iamManagedPolicies")
         if isinstance(lmp, MList):
             shared.managed_policies.extend(lmp)
@@ -231,7 +231,8 @@ class ServiceBuilder:
                 own = self._own_role(svc, fn)
                 role_cfg = iam.get("role") if isinstance(iam, MDict) else None
                 if isinstance(role_cfg, MDict):
-                    self._statements(own, role_cfg.get("statements"), f"{path}.iam.role.statements", "function")
+                    self._statements(own, role_cfg.get("statements"), f"{path}.iam.role.statements", "function",
+                                        role_cfg, "statements")
                     mp = role_cfg.get("managedPolicies")
                     if isinstance(mp, MList):
                         own.managed_policies.extend(mp)
@@ -244,7 +245,8 @@ class ServiceBuilder:
             if PER_FUNCTION_PLUGIN in self.plugins:
                 if own is None:
                     own = self._own_role(svc, fn)
-                self._statements(own, cfg.get("iamRoleStatements"), f"{path}.iamRoleStatements", "plugin")
+                self._statements(own, cfg.get("iamRoleStatements"), f"{path}.iamRoleStatements", "plugin",
+                                cfg, "iamRoleStatements")
                 inherit = inherit or cfg.get("iamRoleStatementsInherit") is True or _plugin_default_inherit(self.doc)
             else:
                 for k in plugin_keys:
@@ -267,12 +269,12 @@ class ServiceBuilder:
         logical = function_role_logical_id(fn.name)
         return Role(id=f"role:{svc.id[4:]}.{logical}", logical_id=logical, kind="per-function", loc=fn.loc)
 
-    def _statements(self, role: Role, stmts, path: str, origin: str) -> None:
+    def _statements(self, role: Role, stmts, path: str, origin: str, parent=None, key=None) -> None:
         if stmts is None:
             return
         if not isinstance(stmts, MList):
             self._diag("SLS001", f"'{path}' must be a list of statements, found {_type_name(stmts)}",
-                       self.loc(path, None))
+                       self.loc(path, parent, key))
             return
         for i, st in enumerate(stmts):
             spath = f"{path}[{i}]"

@@ -1,0 +1,69 @@
+"""Per-rule fixtures: `# [SLSxxx]` marks each line where a finding must start.
+
+`fixtures/rules/<ID>/bad/` must produce exactly the marked findings (a missing
+one and an extra one both fail); `fixtures/rules/<ID>/good/` must produce none.
+A folder directly holding a config is one repository; otherwise each subfolder
+is one (so a case can carry its own `.sls-audit.yml`).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from analyzer.api import audit
+from analyzer.discovery import COMPOSE_NAMES, CONFIG_NAMES, DYNAMIC_NAMES
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
+MARKER = re.compile(r"\[(SLS\d{3})\]")
+CONFIGS = set(CONFIG_NAMES) | set(COMPOSE_NAMES) | set(DYNAMIC_NAMES)
+
+
+def repositories(folder: Path) -> list[Path]:
+    if any((folder / n).exists() for n in CONFIGS):
+        return [folder]
+    return sorted(p for p in folder.iterdir() if p.is_dir())
+
+
+def expected_markers(repo: Path) -> set[tuple[str, str, int]]:
+    out = set()
+    for f in sorted(repo.rglob("*")):
+        if not f.is_file() or f.suffix not in (".yml", ".yaml", ".json", ".ts", ".js"):
+            continue
+        for i, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for rule in MARKER.findall(line):
+                out.add((rule, f.relative_to(repo).as_posix(), i))
+    return out
+
+
+def actual(repo: Path) -> set[tuple[str, str, int]]:
+    report = audit(repo)
+    return {(f.rule, f.file, f.line) for f in report.findings}
+
+
+CASES = [
+    pytest.param(repo, id=f"{rule.name}-{kind}-{repo.name}")
+    for rule in sorted(RULES_DIR.iterdir()) if rule.is_dir()
+    for kind in ("bad", "good") if (rule / kind).is_dir()
+    for repo in repositories(rule / kind)
+]
+
+
+@pytest.mark.parametrize("repo", CASES)
+def test_rule_fixture(repo: Path):
+    kind = repo.relative_to(RULES_DIR).parts[1]
+    expected = expected_markers(repo) if kind == "bad" else set()
+    got = actual(repo)
+    missing, extra = expected - got, got - expected
+    assert not missing and not extra, f"missing: {sorted(missing)}\nextra: {sorted(extra)}"
+
+
+def test_every_bad_fixture_has_markers():
+    for rule in sorted(RULES_DIR.iterdir()):
+        bad = rule / "bad"
+        if bad.is_dir():
+            for repo in repositories(bad):
+                markers = expected_markers(repo)
+                assert markers, f"{repo} has no [SLSxxx] marker"
+                assert {m[0] for m in markers} == {rule.name}, f"{repo} marks other rules: {markers}"
