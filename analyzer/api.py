@@ -8,7 +8,9 @@ The CLI is a thin layer over `audit()`; other tools can call it directly:
 """
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,19 @@ class Report:
         return bool(self.project.services or any(c.services for c in self.project.compose))
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """Thousands of parsed documents are held at once: the cyclic collector would rescan
+    them on every allocation burst (4x slower), and they hold no cycles worth collecting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def make_options(config: Config, stage=None, region=None, params=None) -> Options:
     """Command line beats configuration; config params are the lowest precedence."""
     return Options(stage=stage or config.stage, region=region or config.region,
@@ -60,8 +75,9 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
-    project = load_project(found, options, framework or config.framework)
-    graph, index = build_graph(project)
+    with _no_cyclic_gc():
+        project = load_project(found, options, framework or config.framework)
+        graph, index = build_graph(project)
     return project, graph, index
 
 
@@ -82,8 +98,9 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
         from .loaders.variables import Diagnostic
         ctx.internal_errors.append(Diagnostic("SLS000", msg, "", 1, 1, 1, 1, names=(msg,)))
     selected = active_rules(all_rules, config)
-    findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
-    findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
+    with _no_cyclic_gc():
+        findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
+        findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
     apply_config_suppressions(findings, config)
     findings = sort_findings(findings)
     return Report(root=project.root, findings=findings, graph=graph, project=project,

@@ -105,8 +105,14 @@ def _analyze(args) -> int:
         if args.command == "graph":
             from .report import graph_formats
 
-            _, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
-                               params=params, framework=args.framework)
+            project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
+                                     params=params, framework=args.framework)
+            if not (project.services or any(c.services for c in project.compose)):
+                for d in project.diagnostics:
+                    if d.rule == "SLS001":
+                        print(f"{d.file}:{max(d.line, 1)}:{max(d.column, 1)}: {d.message}", file=sys.stderr)
+                print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
+                return 2
             text = {"json": graph_formats.to_json, "dot": graph_formats.to_dot,
                     "mermaid": graph_formats.to_mermaid}[args.format](graph)
             return _emit(text, args.output)

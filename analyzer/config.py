@@ -160,7 +160,7 @@ def _build(data, source: str, base_dir: Path, seen: set) -> Config:
         select=data.get("select", base.select),
         ignore=base.ignore + data.get("ignore", []),
         fail_on=data.get("fail-on", base.fail_on),
-        rules={**base.rules, **data.get("rules", {})},
+        rules=_merge_rules(base.rules, _rule_settings(data.get("rules", {}), source)),
     )
     return cfg
 
@@ -178,6 +178,37 @@ def validate(data, source: str) -> None:
         key = ".".join(filter(None, [where, extra[0] if extra else ""]))
         raise ConfigError(f"{source}: unknown key '{key}'")
     raise ConfigError(f"{source}: '{where or '(top level)'}': {e.message}")
+
+
+def _rule_settings(rules: dict, source: str) -> dict:
+    """Per-rule settings keyed by rule id; a rule may be named by id or by name.
+
+    A key that names no installed rule is a configuration error like any unknown key:
+    a typo (`SLS05`) would otherwise silently leave the intended rule unconfigured.
+    """
+    if not rules:
+        return {}
+    from rules.registry import load_rules
+
+    known = {}
+    for r in load_rules():
+        known[r.id] = r.id
+        known[r.name] = r.id
+    out: dict = {}
+    for key, settings in rules.items():
+        rid = known.get(key) or known.get(key.upper())
+        if rid is None:
+            raise ConfigError(f"{source}: unknown key 'rules.{key}': no such rule (see `sls-audit rules`)")
+        out[rid] = {**out.get(rid, {}), **settings}
+    return out
+
+
+def _merge_rules(base: dict, child: dict) -> dict:
+    """A child config overrides a base one setting by setting, not rule by rule."""
+    out = {k: dict(v) for k, v in base.items()}
+    for rid, settings in child.items():
+        out[rid] = {**out.get(rid, {}), **settings}
+    return out
 
 
 def _merge_external(a: dict, b: dict) -> dict:

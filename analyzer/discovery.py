@@ -1,14 +1,19 @@
 """Which files belong to the project.
 
 Directory symlinks are never followed (no loops, nothing outside the root);
-file symlinks are read only when they stay inside the root.
+file symlinks are read only when they stay inside the root. Only regular files
+are read (a FIFO would block the run forever), and files over the size limit
+are refused here, before anything reads them into memory.
 """
 from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .loaders.yamlmarks import MAX_FILE_BYTES
 
 CONFIG_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json")
 COMPOSE_NAMES = ("serverless-compose.yml", "serverless-compose.yaml")
@@ -33,7 +38,10 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
         out = Discovered(base)
         rel = _rel(path.resolve(), base)
         name = path.name
-        if name in COMPOSE_NAMES:
+        problem = None if name in DYNAMIC_NAMES else _unreadable(path)
+        if problem:
+            out.problems.append((rel, problem))
+        elif name in COMPOSE_NAMES:
             out.composes.append(rel)
         elif name in DYNAMIC_NAMES:
             out.dynamic.append(rel)
@@ -67,6 +75,11 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
                 if not _inside(real, base):
                     out.problems.append((rel, "symbolic link pointing outside the repository root"))
                     continue
+            if name not in DYNAMIC_NAMES:  # dynamic configs are only reported, never read
+                problem = _unreadable(full)
+                if problem:
+                    out.problems.append((rel, problem))
+                    continue
             if name in COMPOSE_NAMES:
                 out.composes.append(rel)
             elif name in DYNAMIC_NAMES:
@@ -74,6 +87,20 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
             else:
                 out.configs.append(rel)
     return out
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a config file must not be read, or None: not a regular file, or too large."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        return f"cannot read file: {e.strerror or e}"
+    if not stat.S_ISREG(st.st_mode):
+        return "cannot read file: not a regular file (a FIFO, socket or device)"
+    if st.st_size > MAX_FILE_BYTES:
+        return (f"file is too large ({st.st_size / 1048576:.1f} MiB; the limit is "
+                f"{MAX_FILE_BYTES // 1048576} MiB)")
+    return None
 
 
 def _excluded(rel: str, patterns: list[str]) -> bool:

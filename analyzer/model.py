@@ -121,7 +121,8 @@ class Service:
     roles: list = field(default_factory=list)
     resource_policies: list = field(default_factory=list)   # (resource id, Statement)
     outputs: list = field(default_factory=list)
-    imports: list = field(default_factory=list)             # (kind, target, Loc)
+    symbols: list = field(default_factory=list)             # symbolic values met while resolving
+    import_values: list = field(default_factory=list)       # (name, file, span) of Fn::ImportValue
     plugins: tuple = ()
     compose_name: str | None = None
     loc: Loc | None = None

@@ -26,7 +26,10 @@ def add(g, project, index) -> None:
                 cfg = ev.config
                 source = None
                 framework_res = None
-                if ev.type in EVENT_API_IDS:
+                if ev.type in EVENT_API_IDS and svc.provider != "aws":
+                    framework_res = "HttpEndpoint"  # the provider's own HTTP front door
+                    attrs.update(_api_attrs(ev.type, cfg))
+                elif ev.type in EVENT_API_IDS:
                     framework_res = EVENT_API_IDS[ev.type]
                     attrs.update(_api_attrs(ev.type, cfg))
                 elif ev.type in ("sns", "sqs", "stream"):
@@ -68,7 +71,8 @@ def add(g, project, index) -> None:
                 if framework_res is not None:
                     source = f"res:{prefix}.{framework_res}"
                     if source not in g:
-                        add_node(g, source, "resource", ev.loc, type=_FRAMEWORK_TYPES.get(ev.type, ""),
+                        rtype = _FRAMEWORK_TYPES.get(ev.type, "") if svc.provider == "aws" else f"{svc.provider}:{ev.type}"
+                        add_node(g, source, "resource", ev.loc, type=rtype,
                                  logical_id=framework_res, service=svc.name, framework=True)
                         add_edge(g, svc.id, source, "contains", ev.loc)
                 if source.startswith("ext:"):
@@ -115,6 +119,13 @@ def _local_topic(svc, index, name) -> str | None:
 
 
 def _source_of(value, svc, index) -> str:
+    found = index.output_of(value)
+    if found is not None:  # another service's output: follow it to the resource it names
+        producer, output = found
+        logical = _logical(output.value)
+        if logical is not None and (producer.id, logical) in index.resources:
+            return index.resources[(producer.id, logical)].id
+        value = output.value if not isinstance(output.value, MDict) else value
     logical = _logical(value)
     if logical is not None and (svc.id, logical) in index.resources:
         return index.resources[(svc.id, logical)].id

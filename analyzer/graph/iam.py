@@ -39,6 +39,8 @@ def _statement(g, st, holder, svc, index, add_node, add_edge, add_external, poli
         return
     for target in _targets(st, svc, index):
         if target.startswith("ext:"):
+            if st.framework:
+                continue  # the service's own log groups and the like: no node worth drawing
             add_external(g, target, st.loc)
         add_edge(g, st.id, target, "allows", st.loc, actions=list(st.actions))
 
@@ -48,13 +50,16 @@ def _targets(st, svc, index) -> list[str]:
     out: list[str] = []
     lambda_actions = any(a == "*" or a.lower().startswith("lambda:") for a in st.actions)
     for r in st.resources:
-        logical = _logical(r)
+        owner, logical = svc, _logical(r)
+        via = _via_output(r, index)
+        if via is not None:  # `${cf:}` / Compose output naming another service's resource
+            owner, logical = via
         if logical is not None:
-            fn = index.fn_by_logical.get((svc.id, logical))
+            fn = index.fn_by_logical.get((owner.id, logical))
             if fn is not None:
                 out.append(fn.id)
-            elif (svc.id, logical) in index.resources:
-                out.append(index.resources[(svc.id, logical)].id)
+            elif (owner.id, logical) in index.resources:
+                out.append(index.resources[(owner.id, logical)].id)
             continue
         if isinstance(r, MDict):
             continue  # other intrinsics (Fn::Sub, Fn::Join): known only after synthesis
@@ -68,6 +73,22 @@ def _targets(st, svc, index) -> list[str]:
         elif text.startswith("arn:"):
             out.append("ext:" + text)
     return sorted(set(out))
+
+
+def _via_output(value, index):
+    """(producer service, logical id) when a value is another stack's output of `!Ref`/`!GetAtt`.
+
+    `${cf:users-dev.FnArn}:*` (a qualified ARN built on an output) names the same thing.
+    """
+    if isinstance(value, S.SymStr) and value.parts and (len(value.parts) == 1 or (
+            isinstance(value.parts[1], str) and value.parts[1].startswith(":"))):
+        value = value.parts[0]
+    found = index.output_of(value)
+    if found is None:
+        return None
+    producer, output = found
+    logical = _logical(output.value)
+    return (producer, logical) if logical is not None else None
 
 
 def _logical(value) -> str | None:

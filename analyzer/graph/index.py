@@ -79,5 +79,22 @@ class Index:
                 out.append(fn)
         return out
 
+    def output_of(self, value):
+        """(service, Output) a `${cf:stack.Output}` or Compose `${service.Output}` value names."""
+        if isinstance(value, S.ComposeOutput):
+            svc = self.compose_services.get(value.service)
+            key = value.output
+        elif isinstance(value, S.CfOutput):
+            svc = self.stacks.get(value.stack)
+            key = value.output
+        else:
+            return None
+        if svc is None:
+            return None
+        for o in svc.outputs:
+            if o.key == key:
+                return svc, o
+        return None
+
     def _region_of(self, fn) -> str:
         return fn.arn.split(":")[3]

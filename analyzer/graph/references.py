@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..loaders import symbols as S
-from ..loaders.yamlmarks import MDict, MList
 
 
 def add(g, project, index) -> None:
@@ -38,12 +37,13 @@ def add(g, project, index) -> None:
                 other = index.compose_services.get(dep)
                 if other is not None:
                     depends.add((me.id, other.id, "compose", cs.loc))
-    seen = set()
-    for src, dst, reason, loc in sorted(depends, key=lambda t: (t[0], t[1], t[2])):
-        if (src, dst, reason) in seen:
-            continue
-        seen.add((src, dst, reason))
-        add_edge(g, src, dst, "depends_on", loc, reason=reason)
+    merged: dict = {}
+    for src, dst, reason, loc in sorted(depends, key=lambda t: (t[0], t[1], t[2], t[3].file, t[3].line)):
+        entry = merged.setdefault((src, dst), [loc, []])
+        if reason not in entry[1]:
+            entry[1].append(reason)
+    for (src, dst), (loc, reasons) in sorted(merged.items()):
+        add_edge(g, src, dst, "depends_on", loc, reason=", ".join(reasons), reasons=reasons)
 
 
 def _export_for(index, producer, output: str):
@@ -54,28 +54,14 @@ def _export_for(index, producer, output: str):
 
 
 def _imports(svc):
-    """Every `${cf:}` value and `Fn::ImportValue` in the resolved document, with its location."""
+    """Every `${cf:}` value and `Fn::ImportValue` the resolver met, with its location."""
     from ..model import Loc
 
     out = []
-    stack = [(svc.doc, "")]
-    seen = set()
-    while stack:
-        c, path = stack.pop()
-        if id(c) in seen:
-            continue
-        seen.add(id(c))
-        items = c.items() if isinstance(c, dict) else enumerate(c)
-        for k, v in items:
-            kp = f"{path}.{k}" if isinstance(c, dict) and path else (str(k) if isinstance(c, dict) else f"{path}[{k}]")
-            span = (c.vspans.get(k) if isinstance(c, MDict) else c.ispans[k] if isinstance(c, MList) and k < len(c.ispans) else None) or (0, 0, 0, 0)
-            loc = Loc(getattr(c, "source", None) or svc.file, span[0], span[1], span[2], span[3], kp)
-            syms = [v] if isinstance(v, S.CfOutput) else [p for p in v.symbols() if isinstance(p, S.CfOutput)] if isinstance(v, S.SymStr) else []
-            for s in syms:
-                out.append(("cf", s, loc))
-            if k == "Fn::ImportValue" and isinstance(c, MDict):
-                out.append(("import", v, loc))
-            if isinstance(v, (MDict, MList)):
-                stack.append((v, kp))
-    out.sort(key=lambda t: (t[2].line, t[2].column, t[0]))
+    for sym in svc.symbols:
+        if isinstance(sym, S.CfOutput):
+            out.append(("cf", sym, Loc(sym.file, sym.line, sym.column, sym.line, sym.column)))
+    for value, file, span in svc.import_values:
+        out.append(("import", value, Loc(file, span[0], span[1], span[2], span[3])))
+    out.sort(key=lambda t: (t[2].file, t[2].line, t[2].column, t[0]))
     return out

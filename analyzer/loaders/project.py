@@ -5,7 +5,6 @@ diagnostic and the others are still analyzed.
 """
 from __future__ import annotations
 
-import gc
 import os
 import re
 from collections import Counter
@@ -32,44 +31,40 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             "SLS004", f"{Path(rel).name} is a program, not data: it cannot be read statically and "
             "was skipped (point sls-audit at a synthesized template instead)", rel, 1, 1, 1, 1))
 
-    gc_was = gc.isenabled()
-    gc.disable()  # thousands of parsed documents: the cyclic collector only slows loading down
-    try:
-        composes = [c for c in (_load_compose(root, rel, project, options) for rel in found.composes) if c]
-        project.compose = composes
-        by_dir = {}
-        for comp in composes:
-            cdir = Path(comp.file).parent
-            for cs in comp.services:
-                by_dir[_norm(cdir / cs.path)] = cs
+    composes = [c for c in (_load_compose(root, rel, project, options) for rel in found.composes) if c]
+    project.compose = composes
+    by_dir = {}
+    for comp in composes:
+        cdir = Path(comp.file).parent
+        for cs in comp.services:
+            by_dir[_norm(cdir / cs.path)] = cs
 
-        pending = []
-        for rel in found.configs:
-            try:
-                item = _load_one(root, rel, project, options, by_dir)
-            except Exception as e:  # noqa: BLE001 - one file must never stop the run
-                project.diagnostics.append(_internal(rel, "loading", e))
-                continue
-            if item is not None:
-                pending.append(item)
+    pending = []
+    for rel in found.configs:
+        try:
+            item = _load_one(root, rel, project, options, by_dir)
+        except Exception as e:  # noqa: BLE001 - one file must never stop the run
+            project.diagnostics.append(_internal(rel, "loading", e))
+            continue
+        if item is not None:
+            pending.append(item)
 
-        counts = Counter(name for _, _, name, _, _ in pending)
-        for rel, doc, name, resolver, cs in pending:
-            sid = f"svc:{name}" if counts[name] == 1 else f"svc:{name}@{Path(rel).parent.as_posix()}"
-            try:
-                builder = ServiceBuilder(doc, rel, framework, options, sid)
-                svc = builder.build(name, resolver.stage, resolver.region)
-                svc.compose_name = cs.name if cs else None
-                _find_handlers(root, rel, svc)
-            except Exception as e:  # noqa: BLE001
-                project.diagnostics.append(_internal(rel, "modelling", e))
-                continue
-            project.diagnostics.extend(builder.diagnostics)
-            project.services.append(svc)
-            project.documents[rel] = doc
-    finally:
-        if gc_was:
-            gc.enable()
+    counts = Counter(name for _, _, name, _, _ in pending)
+    for rel, doc, name, resolver, cs in pending:
+        sid = f"svc:{name}" if counts[name] == 1 else f"svc:{name}@{Path(rel).parent.as_posix()}"
+        try:
+            builder = ServiceBuilder(doc, rel, framework, options, sid)
+            svc = builder.build(name, resolver.stage, resolver.region)
+            svc.compose_name = cs.name if cs else None
+            svc.symbols = resolver.symbols
+            svc.import_values = resolver.import_values
+            _find_handlers(root, rel, svc)
+        except Exception as e:  # noqa: BLE001
+            project.diagnostics.append(_internal(rel, "modelling", e))
+            continue
+        project.diagnostics.extend(builder.diagnostics)
+        project.services.append(svc)
+        project.documents[rel] = doc
     return project
 
 
@@ -112,8 +107,9 @@ _HANDLER_EXTS = {
 
 
 def _find_handlers(root: Path, rel: str, svc) -> None:
-    """Locate each handler's source file (`src/users.create` -> `src/users.py`)."""
-    base = (root / rel).parent
+    """Locate each handler's source file (`src/users.create` -> `src/users.py`), inside the root."""
+    base_rel = os.path.dirname(rel)
+    root_s = str(root)
     for fn in svc.functions:
         if not fn.handler or "." not in fn.handler:
             continue
@@ -121,12 +117,11 @@ def _find_handlers(root: Path, rel: str, svc) -> None:
         runtime = (fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")).lower()
         exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
         for ext in exts:
-            cand = base / (module + ext)
-            if cand.is_file():
-                try:
-                    fn.handler_file = cand.resolve().relative_to(root.resolve()).as_posix()
-                except ValueError:
-                    pass
+            cand = os.path.normpath(os.path.join(base_rel, module + ext))
+            if cand.startswith("..") or os.path.isabs(cand):
+                break
+            if os.path.isfile(os.path.join(root_s, cand)):
+                fn.handler_file = cand.replace(os.sep, "/")
                 break
 
 

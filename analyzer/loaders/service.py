@@ -37,6 +37,7 @@ class ServiceBuilder:
         self.per_function_mode = False
         self._pending_fw: list = []
         self._policy_attachments: list = []
+        self._opaque_reported: set = set()
 
     # ---- locations ----------------------------------------------------------
     def loc(self, path: str, container=None, key=None) -> Loc:
@@ -61,6 +62,11 @@ class ServiceBuilder:
             loc.key_path, tuple(names),
         ))
 
+    def _bad_type(self, value, message: str, loc: Loc) -> None:
+        """A wrong type is SLS001, unless the value is unknown (symbolic): then nothing is known."""
+        if not S.is_symbolic(value):
+            self._diag("SLS001", message, loc)
+
     def _mapping(self, parent, key, path) -> MDict | None:
         """A child that must be a mapping: wrong types are reported, never fatal."""
         v = parent.get(key) if isinstance(parent, dict) else None
@@ -68,7 +74,7 @@ class ServiceBuilder:
             return None
         if isinstance(v, MDict):
             return v
-        self._diag("SLS001", f"'{path}' must be a mapping, found {_type_name(v)}",
+        self._bad_type(v, f"'{path}' must be a mapping, found {_type_name(v)}",
                    self.loc(path, parent, key))
         return None
 
@@ -100,7 +106,7 @@ class ServiceBuilder:
                 if fcfg is None:
                     fcfg = MDict()
                 if not isinstance(fcfg, MDict):
-                    self._diag("SLS001", f"'{path}' must be a mapping, found {_type_name(fcfg)}",
+                    self._bad_type(fcfg, f"'{path}' must be a mapping, found {_type_name(fcfg)}",
                                self.loc(path, functions, fname))
                     continue
                 fn = self._function(svc, str(fname), fcfg, path, functions, shared)
@@ -152,7 +158,7 @@ class ServiceBuilder:
                     self._diag("SLS001", f"'{epath}' must be a mapping with one event type",
                                self.loc(epath, events, i))
         elif events is not None:
-            self._diag("SLS001", f"'{path}.events' must be a list, found {_type_name(events)}",
+            self._bad_type(events, f"'{path}.events' must be a list, found {_type_name(events)}",
                        self.loc(f"{path}.events", cfg, "events"))
         url = cfg.get("url")
         if url:
@@ -212,8 +218,12 @@ class ServiceBuilder:
             return role
         text = S.text_of(given)
         name = text.rsplit("/", 1)[-1] if text else "unknown"
-        return Role(id=f"role:{svc.id[4:]}.{name}", logical_id=name, kind="arn", arn=given,
-                    opaque=True, loc=loc)
+        role_id = f"role:{svc.id[4:]}.{name}"
+        if role_id not in self._opaque_reported:
+            self._opaque_reported.add(role_id)
+            self._diag("SLS002", f"role {text} is given only as an ARN: its permissions cannot be "
+                       "known, so IAM rules cannot judge the functions that use it", loc, names=(text,))
+        return Role(id=role_id, logical_id=name, kind="arn", arn=given, opaque=True, loc=loc)
 
     def _function_role(self, svc, fn: Function, cfg: MDict, path: str, shared: Role) -> str:
         if cfg.get("role") is not None:
@@ -273,13 +283,13 @@ class ServiceBuilder:
         if stmts is None:
             return
         if not isinstance(stmts, MList):
-            self._diag("SLS001", f"'{path}' must be a list of statements, found {_type_name(stmts)}",
+            self._bad_type(stmts, f"'{path}' must be a list of statements, found {_type_name(stmts)}",
                        self.loc(path, parent, key))
             return
         for i, st in enumerate(stmts):
             spath = f"{path}[{i}]"
             if not isinstance(st, MDict):
-                self._diag("SLS001", f"'{spath}' must be a mapping, found {_type_name(st)}",
+                self._bad_type(st, f"'{spath}' must be a mapping, found {_type_name(st)}",
                            self.loc(spath, stmts, i))
                 continue
             role.statements.append(statement_from(st, f"{role.id.replace('role:', 'stmt:')}.{len(role.statements)}",
@@ -336,7 +346,7 @@ class ServiceBuilder:
             if block is None:
                 continue
             if not isinstance(block, MDict):
-                self._diag("SLS001", f"'{bpath}' must be a mapping, found {_type_name(block)}",
+                self._bad_type(block, f"'{bpath}' must be a mapping, found {_type_name(block)}",
                            self.loc(bpath, res if isinstance(res, MList) else self.doc,
                                     bi if isinstance(res, MList) else "resources"))
                 continue
@@ -344,7 +354,7 @@ class ServiceBuilder:
             for lid, body in (resources or {}).items():
                 rpath = f"{bpath}.Resources.{lid}"
                 if not isinstance(body, MDict):
-                    self._diag("SLS001", f"'{rpath}' must be a mapping, found {_type_name(body)}",
+                    self._bad_type(body, f"'{rpath}' must be a mapping, found {_type_name(body)}",
                                self.loc(rpath, resources, lid))
                     continue
                 rtype = body.get("Type")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,8 +67,13 @@ class Options:
     config_params: dict = field(default_factory=dict)   # `params:` of .sls-audit.yml (lowest)
 
 
+@lru_cache(maxsize=65536)
 def parse(s: str) -> list:
-    """Split a string into literal text and Var parts (CloudFormation `${}` stays text)."""
+    """Split a string into literal text and Var parts (CloudFormation `${}` stays text).
+
+    Cached: monorepos repeat the same strings (`${sls:stage}`) thousands of times.
+    Callers must not mutate the result.
+    """
     parts: list = []
     buf: list[str] = []
     i, n = 0, len(s)
@@ -150,6 +156,7 @@ class Resolver:
         self.options = options
         self.diagnostics: list[Diagnostic] = []
         self.symbols: list[S.Symbolic] = []
+        self.import_values: list = []   # (value, file, span) of every Fn::ImportValue
         self._busy: set = set()
         self._depth = 0
         self._site: tuple = (rel, 0, 0)
@@ -208,6 +215,8 @@ class Resolver:
                     v = self._resolve_entry(c, k)
                 if isinstance(v, (MDict, MList)) and id(v) not in seen:
                     stack.append(v)
+            if isinstance(c, MDict) and "Fn::ImportValue" in c:
+                self.import_values.append((c["Fn::ImportValue"], self._source_of(c), c.span))
 
     def _resolve_entry(self, container, key):
         token = (id(container), key)
@@ -227,6 +236,9 @@ class Resolver:
             self._site = saved
         container[key] = result
         return result
+
+    def _source_of(self, c) -> str:
+        return getattr(c, "source", None) or self.rel
 
     # ---- strings ------------------------------------------------------------
     def resolve_string(self, s: str):
@@ -483,6 +495,7 @@ class Resolver:
             sub._walk(doc)
             self.diagnostics.extend(sub.diagnostics)
             self.symbols.extend(sub.symbols)
+            self.import_values.extend(sub.import_values)
         self._files[real] = doc
         return doc
 

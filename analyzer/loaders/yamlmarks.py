@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import yaml
+from yaml.reader import ReaderError
 
 try:  # libyaml is required for speed; the pure-Python parser is the fallback.
     from yaml._yaml import CParser as _Parser
@@ -72,7 +73,7 @@ class MList(list):
         self.ispans: list = []
 
 
-@dataclass(frozen=True)
+@dataclass
 class ParseError(Exception):
     """A file that cannot be read; line and column are 1-based (0 when unknown)."""
 
@@ -193,7 +194,9 @@ def decode(data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        # columns count code points; everything before the first bad byte is valid UTF-8
+        col = len(data[line_start:e.start].decode("utf-8")) + 1
         raise ParseError(f"not valid UTF-8 (byte 0x{data[e.start]:02x})", line, col) from None
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -208,9 +211,18 @@ def load_text(text: str):
     such as duplicated keys.
     """
     warnings: list[tuple[str, int, int]] = []
-    parser = _Parser(text)
+    try:
+        parser = _Parser(text)
+    except UnicodeEncodeError as e:  # lone surrogates: not text any YAML parser accepts
+        line, col = _position(text, e.start)
+        raise ParseError("not valid Unicode text (a lone surrogate)", line, col) from None
     try:
         return _build(parser, warnings), warnings
+    except ReaderError as e:
+        line, col = _byte_position(text, e.position)
+        char = e.character
+        what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        raise ParseError(f"unacceptable character {what}: {e.reason}", line, col) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         msg = e.problem or str(e)
@@ -226,6 +238,20 @@ def load_text(text: str):
             parser.dispose()
         except Exception:  # pragma: no cover
             pass
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (in code points) of a character index."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _byte_position(text: str, offset: int) -> tuple[int, int]:
+    """The same for a byte offset into the UTF-8 encoding (libyaml's reader reports those)."""
+    if not isinstance(offset, int) or offset < 0:
+        return 0, 0
+    prefix = text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore")
+    return _position(prefix, len(prefix))
 
 
 def _build(parser, warnings):
@@ -250,7 +276,7 @@ def _build(parser, warnings):
                 value = _wrap_tag(ev.tag, ev.value, span, ev)
             else:
                 value = _scalar(ev)
-            size = 1
+            size = cost = 1
             if ev.anchor is not None:
                 anchors[ev.anchor] = (value, 1)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
@@ -268,6 +294,7 @@ def _build(parser, warnings):
             value, start_ev, anchor, tag, _, _, size, merges = frame
             value.span = _span(start_ev, ev)
             span = value.span
+            cost = 1  # the container itself; its entries were counted as they came
             if merges:
                 _apply_merges(value, merges)
             if tag is not None and tag != "!" and not tag.startswith(_STD_TAG):
@@ -283,6 +310,7 @@ def _build(parser, warnings):
             except KeyError:
                 raise _error(f"undefined alias *{ev.anchor}", ev) from None
             span = _span(ev, ev)
+            cost = size  # what a naive traversal would walk through
         else:
             if type(ev).__name__ == "DocumentStartEvent":
                 docs += 1
@@ -290,7 +318,7 @@ def _build(parser, warnings):
                     raise _error("more than one YAML document in the file", ev)
             continue
 
-        expanded += size
+        expanded += cost
         if expanded > MAX_EXPANDED_NODES:
             raise _error(
                 f"alias expansion exceeds {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)", ev
@@ -309,11 +337,13 @@ def _build(parser, warnings):
         if key is _NOKEY:
             if isinstance(value, (dict, list)):
                 raise _error("a mapping or sequence cannot be used as a key", ev)
+            if value == "<<" and cls is ScalarEvent and ev.tag is None and ev.implicit[0]:
+                value = _MERGE
             frame[4] = value
             frame[5] = span
             continue
         frame[4] = _NOKEY
-        if key == "<<" and frame[5] is not None:
+        if key is _MERGE:
             frame[7] = (frame[7] or []) + ([value] if not isinstance(value, list) else list(value))
             continue
         if key in container:
@@ -344,6 +374,7 @@ class _NoKey:
 
 
 _NOKEY = _NoKey()
+_MERGE = _NoKey()  # a plain `<<` key
 
 
 def load_bytes(data: bytes):

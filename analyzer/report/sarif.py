@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from .. import __version__
 
@@ -43,6 +44,13 @@ def _root_uri(root: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
+def _relative_uri(file: str) -> str:
+    """A repository-relative path as a URI reference: spaces, `%`, `#` and non-ASCII escaped."""
+    if not file:
+        return "."
+    return quote(file.replace("\\", "/"), safe="/-._~!$&'()*+,;=@")
+
+
 def _rule(r) -> dict:
     return {
         "id": r.id,
@@ -56,9 +64,19 @@ def _rule(r) -> dict:
     }
 
 
+def _artifact(file: str) -> dict:
+    from pathlib import PurePosixPath
+
+    if file and PurePosixPath(file.replace("\\", "/")).is_absolute():   # outside the root: no base id
+        from pathlib import Path
+
+        return {"uri": Path(file).as_uri()}
+    return {"uri": _relative_uri(file), "uriBaseId": "%SRCROOT%"}
+
+
 def _location(file: str, line: int, col: int, end_line: int, end_col: int) -> dict:
     return {"physicalLocation": {
-        "artifactLocation": {"uri": file or ".", "uriBaseId": "%SRCROOT%"},
+        "artifactLocation": _artifact(file),
         "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col},
     }}
 
