@@ -143,7 +143,7 @@ def _analyze(args) -> int:
 
         color = text_report.want_color(sys.stdout) if not args.output else False
         text = text_report.render(report, color=color)
-    rc = _emit(text, args.output)
+    rc = _emit(text, args.output, machine=args.format != "text")
     if rc:
         return rc
     if not report.analyzed:
@@ -157,7 +157,7 @@ def _analyze(args) -> int:
     return 1 if failing else 0
 
 
-def _emit(text: str, output: str | None) -> int:
+def _emit(text: str, output: str | None, machine: bool = True) -> int:
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -165,7 +165,18 @@ def _emit(text: str, output: str | None) -> int:
             print(f"sls-audit: cannot write {output}: {e.strerror or e}", file=sys.stderr)
             return 2
     else:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:
+            # stdout cannot encode the report (e.g. PYTHONIOENCODING=ascii, a cp1252 console):
+            # machine formats are UTF-8 by definition, text degrades to escapes; never a traceback.
+            buffer = getattr(sys.stdout, "buffer", None)
+            if machine and buffer is not None:
+                sys.stdout.flush()
+                buffer.write(text.encode("utf-8"))
+            else:
+                enc = getattr(sys.stdout, "encoding", None) or "ascii"
+                sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc))
         sys.stdout.flush()
     return 0
 
@@ -177,13 +188,12 @@ def _rules(args) -> int:
 
     rules = load_rules()
     if args.format == "json":
-        print(json.dumps([{"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary,
-                           "tags": list(r.tags)} for r in rules], indent=2))
-        return 0
+        return _emit(json.dumps([{"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary,
+                                  "tags": list(r.tags)} for r in rules], indent=2, ensure_ascii=False) + "\n",
+                     None)
     width = max(len(r.name) for r in rules)
-    for r in rules:
-        print(f"{r.id}  {r.name.ljust(width)}  {r.severity:<8} {r.summary}")
-    return 0
+    return _emit("".join(f"{r.id}  {r.name.ljust(width)}  {r.severity:<8} {r.summary}\n" for r in rules),
+                 None, machine=False)
 
 
 def _explain(args) -> int:
@@ -192,8 +202,7 @@ def _explain(args) -> int:
     wanted = args.rule.upper()
     for r in load_rules():
         if r.id == wanted or r.name == args.rule:
-            sys.stdout.write(r.documentation())
-            return 0
+            return _emit(r.documentation(), None, machine=False)
     print(f"sls-audit: no rule '{args.rule}' (see `sls-audit rules`)", file=sys.stderr)
     return 2
 

@@ -11,7 +11,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 CONFIG_NAMES = (".sls-audit.yml", ".sls-audit.yaml")
@@ -166,6 +165,8 @@ def _build(data, source: str, base_dir: Path, seen: set) -> Config:
 
 
 def validate(data, source: str) -> None:
+    import jsonschema  # only when a configuration exists: importing it costs 0.1 s
+
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping of settings")
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))

@@ -104,10 +104,10 @@ def _locate(hit, graph, context):
 
 def _locate_target(target, graph, context):
     if isinstance(target, str):
-        data = graph.nodes[target].get("loc") if target in graph else None
-        if not data:
+        loc = graph.nodes[target].get("loc") if target in graph else None
+        if loc is None:
             return "", (1, 1, 1, 1), ""
-        return data["file"], _span(data["line"], data["column"], data["end_line"], data["end_column"]), data.get("key_path", "")
+        return loc.file, _span(loc.line, loc.column, loc.end_line, loc.end_column), loc.key_path
     return (target.file, _span(target.line, target.column, target.end_line, target.end_column),
             getattr(target, "key_path", "") or "")
 

@@ -57,7 +57,7 @@ def test_fixture_graph(case: Path, reports):
     for u, v, kind in want.get("include", []):
         assert (u, v, kind) in present, f"missing edge {u} -[{kind}]-> {v}"
     for _, d in g.nodes(data=True):
-        assert d.get("loc") is None or d["loc"]["line"] >= 1 or d["kind"] == "external"
+        assert d.get("loc") is None or d["loc"].line >= 1 or d["kind"] == "external"
 
 
 def test_every_fixture_folder_has_expectations():

@@ -193,7 +193,8 @@ class ServiceBuilder:
             shared.permissions_boundary = role_cfg.get("permissionsBoundary")
             if role_cfg.get("mode") is not None and not honours_function_iam(self.fw):
                 self._diag("SLS005", f"'{base}.mode' is ignored by framework {self.fw}: "
-                           "every function shares one role", self.loc(f"{base}.mode", role_cfg, "mode"))
+                           "every function shares one role", self.loc(f"{base}.mode", role_cfg, "mode"),
+                           names=("provider.iam.role.mode",))
             self.per_function_mode = role_cfg.get("mode") == "perFunction" and honours_function_iam(self.fw)
         legacy = provider.get("iamRoleStatements")
         if legacy is not None:
@@ -250,7 +251,7 @@ class ServiceBuilder:
             else:
                 self._diag("SLS005", f"'{path}.iam' is ignored by framework {self.fw}: function "
                            f"'{fn.name}' gets the shared role instead (function-level iam needs v4)",
-                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name,))
+                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name, "iam"))
         if plugin_keys:
             if PER_FUNCTION_PLUGIN in self.plugins:
                 if own is None:
@@ -262,7 +263,7 @@ class ServiceBuilder:
                 for k in plugin_keys:
                     self._diag("SLS005", f"'{path}.{k}' is ignored: it needs the "
                                f"{PER_FUNCTION_PLUGIN} plugin, which this service does not load",
-                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name,))
+                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name, k))
         if own is None and self.per_function_mode:
             own = self._own_role(svc, fn)
             inherit = True

@@ -8,14 +8,23 @@ import networkx as nx
 _DRAWN_EDGES = ("calls", "subscribes", "triggers", "depends_on")
 
 
+def _plain(value):
+    """`model.Loc` and other small objects as JSON data."""
+    as_dict = getattr(value, "as_dict", None)
+    return as_dict() if as_dict is not None else str(value)
+
+
 def to_json(graph) -> str:
     data = nx.node_link_data(graph, edges="edges")
+    for item in (*data["nodes"], *data["edges"]):
+        if item.get("loc") is not None:
+            item["loc"] = item["loc"].as_dict()
     data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
     data["edges"] = sorted(data["edges"], key=lambda e: (e["source"], e["target"], e.get("kind", ""),
                                                          json.dumps(e.get("loc"), sort_keys=True)))
     for e in data["edges"]:
         e.pop("key", None)
-    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    return json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n"
 
 
 def _service_view(graph):

@@ -1,7 +1,9 @@
 """Human output with rich: findings grouped by file, a summary table, the coverage summary.
 
 Plain text (no colour, no boxes drawn with escape codes) when the output is not a
-terminal or NO_COLOR is set, so logs and files stay readable and stable.
+terminal or NO_COLOR is set, so logs and files stay readable and stable. A finding is
+never broken across lines by the renderer (the terminal wraps it if it must), so a
+message can be found with grep in a CI log.
 """
 from __future__ import annotations
 
@@ -38,11 +40,11 @@ def render(report, color: bool | None = None, width: int = 100) -> str:
         line.append(f"{f.rule} ", style="bold")
         line.append(f.message)
         line.append(f"  [{f.name}]", style="dim")
-        console.print(line, overflow="fold")
+        console.print(line, soft_wrap=True)
         for r in f.related:
-            console.print(Text(f"          ↳ {r.file}:{r.line}:{r.column} {r.message}", style="dim"), overflow="fold")
+            console.print(Text(f"          ↳ {r.file}:{r.line}:{r.column} {r.message}", style="dim"), soft_wrap=True)
         if f.fix:
-            console.print(Text(f"          fix: {f.fix}", style="green"), overflow="fold")
+            console.print(Text(f"          fix: {f.fix}", style="green"), soft_wrap=True)
     if shown:
         console.print()
     s = summary(report)
@@ -59,7 +61,7 @@ def render(report, color: bool | None = None, width: int = 100) -> str:
         f"handlers found {c['handlers_found']}, scanned {c['handlers_scanned']}; "
         f"roles {c['roles']} ({c['opaque_roles']} opaque); symbolic values: {sym}; "
         f"unresolved {c['unresolved_values']}; placeholders {c['placeholders']}.",
-        style="dim"), overflow="fold")
+        style="dim"), soft_wrap=True)
     return buf.getvalue()
 
 
