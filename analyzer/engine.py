@@ -27,7 +27,8 @@ class Context:
 
 def is_selected(rule_id: str, select: list, ignore: list) -> bool:
     """Longest matching prefix wins; on a tie, ignore wins; nothing selected means all."""
-    select = select or ["SLS"]
+    if not select:
+        select = [""]
     best_sel = max((len(p) for p in select if rule_id.startswith(p) or p == "ALL"), default=-1)
     best_ign = max((len(p) for p in ignore if rule_id.startswith(p) or p == "ALL"), default=-1)
     return best_sel > best_ign

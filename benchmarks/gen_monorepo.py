@@ -323,6 +323,8 @@ def render_service(svc: Service, services: list[Service], seed: int) -> tuple[st
         for target in calling.get(f.name, []):
             svc_name, _, fn = target.rpartition(":")
             var = _env_name(fn) + "_FUNCTION"
+            if any(var == k for k, _ in call_env):  # same function name in two services
+                var = _env_name(svc_name.replace("-", "_")) + "_" + var
             value = (
                 f"{svc_name}-${{sls:stage}}-{fn}"
                 if svc_name
