@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, ConfigError, load_config
-from .discovery import discover
+from .discovery import discover, relative_prefix
 from .engine import (
     Context, active_rules, apply_config_suppressions, run, run_internal_errors, sort_findings,
 )
@@ -70,7 +70,7 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
     config = config or load_config(start=p)
-    found = discover(p, config.exclude)
+    found = discover(p, config.exclude, exclude_base=config.base_dir)
     if not (found.configs or found.composes or found.dynamic or found.problems):
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
@@ -101,7 +101,7 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
     with _no_cyclic_gc():
         findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
-    apply_config_suppressions(findings, config)
+    apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
     findings = sort_findings(findings)
     return Report(root=project.root, findings=findings, graph=graph, project=project,
                   rules=all_rules, coverage=coverage(project), config=config)

@@ -160,7 +160,9 @@ def _analyze(args) -> int:
 def _emit(text: str, output: str | None, machine: bool = True) -> int:
     if output:
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            # backslashreplace only touches lone surrogates (a file name that is not UTF-8):
+            # inside a JSON string the result is the JSON escape for the same character
+            Path(output).write_bytes(text.encode("utf-8", "backslashreplace"))
         except OSError as e:
             print(f"sls-audit: cannot write {output}: {e.strerror or e}", file=sys.stderr)
             return 2
@@ -173,7 +175,7 @@ def _emit(text: str, output: str | None, machine: bool = True) -> int:
             buffer = getattr(sys.stdout, "buffer", None)
             if machine and buffer is not None:
                 sys.stdout.flush()
-                buffer.write(text.encode("utf-8"))
+                buffer.write(text.encode("utf-8", "backslashreplace"))
             else:
                 enc = getattr(sys.stdout, "encoding", None) or "ascii"
                 sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc))

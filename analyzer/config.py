@@ -80,6 +80,11 @@ class Config:
     fail_on: str = "error"
     rules: dict = field(default_factory=dict)
 
+    @property
+    def base_dir(self) -> Path | None:
+        """Path globs (`exclude`, `suppress[].path`) are relative to the config file's folder."""
+        return Path(self.file).parent if self.file else None
+
 
 def find_config(start: Path) -> Path | tuple[Path, dict] | None:
     """The nearest `.sls-audit.yml`, or a pyproject.toml with [tool.sls-audit], upward."""

@@ -30,8 +30,13 @@ class Discovered:
     problems: list = field(default_factory=list)  # (rel, message)
 
 
-def discover(path: Path, exclude: list[str] | None = None, root: Path | None = None) -> Discovered:
-    """Find configs below `path` (a directory, or one config file)."""
+def discover(path: Path, exclude: list[str] | None = None, root: Path | None = None,
+             exclude_base: Path | None = None) -> Discovered:
+    """Find configs below `path` (a directory, or one config file).
+
+    `exclude` globs are relative to `exclude_base` (the folder of the configuration
+    file that wrote them), whatever folder is analyzed.
+    """
     exclude = exclude or []
     if path.is_file():
         base = (root or path.parent).resolve()
@@ -51,19 +56,20 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
     base = (root or path).resolve()
     out = Discovered(base)
     start = path.resolve()
+    prefix = relative_prefix(base, exclude_base)
     for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
         d = Path(dirpath)
         reld = _rel(d, base)
         dirnames[:] = sorted(
             n for n in dirnames
-            if n not in SKIP_DIRS and not _excluded(_join(reld, n), exclude)
+            if n not in SKIP_DIRS and not _excluded(_join(prefix, _join(reld, n)), exclude)
         )
         names = set(filenames)
         for name in sorted(names):
             if name not in CONFIG_NAMES and name not in COMPOSE_NAMES and name not in DYNAMIC_NAMES:
                 continue
             rel = _join(reld, name)
-            if _excluded(rel, exclude):
+            if _excluded(_join(prefix, rel), exclude):
                 continue
             full = d / name
             if full.is_symlink():
@@ -101,6 +107,14 @@ def _unreadable(path: Path) -> str | None:
         return (f"file is too large ({st.st_size / 1048576:.1f} MiB; the limit is "
                 f"{MAX_FILE_BYTES // 1048576} MiB)")
     return None
+
+
+def relative_prefix(root: Path, config_dir: Path | None) -> str:
+    """Where the analyzed root lies as seen from the configuration's folder ('' when the same)."""
+    if config_dir is None:
+        return ""
+    rel = os.path.relpath(root, config_dir.resolve()).replace(os.sep, "/")
+    return "" if rel == "." else rel
 
 
 def _excluded(rel: str, patterns: list[str]) -> bool:

@@ -151,14 +151,18 @@ def _split_path(key_path: str) -> list:
     return out
 
 
-def apply_config_suppressions(findings: list[Finding], config) -> None:
-    """`suppress:` entries in configuration: rule id or prefix, optional path glob, a reason."""
+def apply_config_suppressions(findings: list[Finding], config, prefix: str = "") -> None:
+    """`suppress:` entries in configuration: rule id or prefix, optional path glob, a reason.
+
+    `prefix` places the analyzed root relative to the config file's folder, where globs start.
+    """
     for f in findings:
         for entry in config.suppress:
             if not f.rule.startswith(entry["rule"]):
                 continue
             pattern = entry.get("path")
-            if pattern and not fnmatch.fnmatch(f.file, pattern):
+            path = f"{prefix}/{f.file}" if prefix else f.file
+            if pattern and not fnmatch.fnmatch(path, pattern):
                 continue
             f.suppressions.append({"kind": "external", "justification": entry["reason"]})
             break

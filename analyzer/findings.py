@@ -71,4 +71,4 @@ class Finding:
 
 def fingerprint(rule: str, file: str, names: tuple) -> str:
     text = "\x1f".join((rule, file, *(str(n) for n in names)))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]

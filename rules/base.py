@@ -55,4 +55,5 @@ class DiagnosticRule(Rule):
     def check(self, graph, context):
         for d in context.diagnostics:
             if d.rule == self.id:
-                yield Hit(d.message, loc=d, names=d.names or (d.message,), key_path=d.key_path or None)
+                yield Hit(d.message, loc=d, names=d.names or (d.message,), key_path=d.key_path or None,
+                          nodes=(d.node,) if d.node else ())

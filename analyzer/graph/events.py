@@ -68,6 +68,8 @@ def add(g, project, index) -> None:
                     framework_res = "CognitoUserPool" + alnum_name(S.text_of(cfg.get("pool")))
                 else:
                     source = _generic(ev.type, cfg, svc, index)
+                if framework_res is None and source is None:
+                    source = _generic(ev.type, cfg, svc, index)  # e.g. an sns event naming no topic
                 if framework_res is not None:
                     source = f"res:{prefix}.{framework_res}"
                     if source not in g:

@@ -56,10 +56,10 @@ class ServiceBuilder:
     def _file(self, container) -> str:
         return getattr(container, "source", None) or self.rel
 
-    def _diag(self, rule: str, message: str, loc: Loc, names=()):
+    def _diag(self, rule: str, message: str, loc: Loc, names=(), node: str | None = None):
         self.diagnostics.append(Diagnostic(
             rule, message, loc.file, loc.line, loc.column, loc.end_line, loc.end_column,
-            loc.key_path, tuple(names),
+            loc.key_path, tuple(names), node,
         ))
 
     def _bad_type(self, value, message: str, loc: Loc) -> None:
@@ -194,7 +194,7 @@ class ServiceBuilder:
             if role_cfg.get("mode") is not None and not honours_function_iam(self.fw):
                 self._diag("SLS005", f"'{base}.mode' is ignored by framework {self.fw}: "
                            "every function shares one role", self.loc(f"{base}.mode", role_cfg, "mode"),
-                           names=("provider.iam.role.mode",))
+                           names=("provider.iam.role.mode",), node=svc.id)
             self.per_function_mode = role_cfg.get("mode") == "perFunction" and honours_function_iam(self.fw)
         legacy = provider.get("iamRoleStatements")
         if legacy is not None:
@@ -251,7 +251,7 @@ class ServiceBuilder:
             else:
                 self._diag("SLS005", f"'{path}.iam' is ignored by framework {self.fw}: function "
                            f"'{fn.name}' gets the shared role instead (function-level iam needs v4)",
-                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name, "iam"))
+                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name, "iam"), node=fn.id)
         if plugin_keys:
             if PER_FUNCTION_PLUGIN in self.plugins:
                 if own is None:
@@ -263,7 +263,7 @@ class ServiceBuilder:
                 for k in plugin_keys:
                     self._diag("SLS005", f"'{path}.{k}' is ignored: it needs the "
                                f"{PER_FUNCTION_PLUGIN} plugin, which this service does not load",
-                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name, k))
+                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name, k), node=fn.id)
         if own is None and self.per_function_mode:
             own = self._own_role(svc, fn)
             inherit = True

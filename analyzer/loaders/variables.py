@@ -54,6 +54,7 @@ class Diagnostic:
     end_column: int = 0
     key_path: str = ""
     names: tuple = ()
+    node: str | None = None    # the graph node it is about, when there is one
 
 
 @dataclass

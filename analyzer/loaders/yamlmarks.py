@@ -99,6 +99,8 @@ for _name in (
     _CFN_TAGS["!" + _name] = "Fn::" + _name
 
 _STD_TAG = "tag:yaml.org,2002:"
+# the standard tags a mapping or sequence may carry; anything else (`!!python/...`) is refused
+_STD_COLLECTION_TAGS = frozenset(_STD_TAG + k for k in ("map", "seq", "omap", "pairs", "set"))
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -297,8 +299,12 @@ def _build(parser, warnings):
             cost = 1  # the container itself; its entries were counted as they came
             if merges:
                 _apply_merges(value, merges)
-            if tag is not None and tag != "!" and not tag.startswith(_STD_TAG):
-                value = _wrap_tag(tag, value, span, start_ev)
+            if tag is not None and tag != "!":
+                if tag.startswith(_STD_TAG):
+                    if tag not in _STD_COLLECTION_TAGS:
+                        raise _error(f"unsupported tag !!{tag[len(_STD_TAG):]}", start_ev)
+                else:
+                    value = _wrap_tag(tag, value, span, start_ev)
             if anchor is not None:
                 open_anchors.discard(anchor)
                 anchors[anchor] = (value, size)

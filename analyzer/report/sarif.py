@@ -48,7 +48,7 @@ def _relative_uri(file: str) -> str:
     """A repository-relative path as a URI reference: spaces, `%`, `#` and non-ASCII escaped."""
     if not file:
         return "."
-    return quote(file.replace("\\", "/"), safe="/-._~!$&'()*+,;=@")
+    return quote(file.replace("\\", "/"), safe="/-._~!$&'()*+,;=@", errors="surrogateescape")
 
 
 def _rule(r) -> dict:
