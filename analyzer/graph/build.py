@@ -65,11 +65,23 @@ def build_graph(project) -> tuple[nx.MultiDiGraph, Index]:
         for r in svc.resources:
             add_node(g, r.id, "resource", r.loc, type=r.type, logical_id=r.logical_id, service=svc.name)
             add_edge(g, svc.id, r.id, "contains", r.loc)
-    iam.add(g, project, index)
-    events.add(g, project, index)
-    calls.add(g, project, index)
-    references.add(g, project, index)
+    for builder in (iam, events, calls, references):
+        try:
+            builder.add(g, project, index)
+        except Exception as e:  # noqa: BLE001 - a builder bug is SLS000, never a crash
+            project.diagnostics.append(_internal(builder.__name__.rsplit(".", 1)[-1], e))
     return g.into(nx.MultiDiGraph()), index
+
+
+def _internal(step: str, e: Exception):
+    import traceback
+
+    from ..loaders.variables import Diagnostic
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+    return Diagnostic("SLS000", f"internal error while building the graph ({step}): "
+                      f"{type(e).__name__}: {e}{where}", "", 1, 1, 1, 1, names=(step, type(e).__name__))
 
 
 def text(value) -> str:

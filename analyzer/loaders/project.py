@@ -23,7 +23,7 @@ _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 def load_project(found: Discovered, options: Options, framework: str | None = None) -> Project:
     root = found.root
     project = Project(root=str(root))
-    project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic)
+    project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic) + len(found.problems)
     for rel, message in found.problems:
         project.diagnostics.append(Diagnostic("SLS001", message, rel, 1, 1, 1, 1))
     for rel in found.dynamic:

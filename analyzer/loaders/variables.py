@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import symbols as S
-from .yamlmarks import MDict, MList, ParseError, load_bytes
+from .yamlmarks import MAX_FILE_BYTES, MDict, MList, ParseError, load_bytes
 
 _VAR_HEAD = re.compile(r"\s*([A-Za-z][\w-]*)\s*(\(|:(?!:))")
 _SOURCE = re.compile(r"^([A-Za-z][\w-]*)(?:\((.*?)\))?(?::(.*))?$", re.S)
@@ -146,6 +146,17 @@ def _split_top(s: str) -> list[str]:
     return out
 
 
+class _Shared:
+    """State one service's resolver shares with the resolvers of the files it includes."""
+
+    __slots__ = ("depth", "files", "walking")
+
+    def __init__(self):
+        self.depth = 0
+        self.files: dict = {}
+        self.walking: set = set()
+
+
 class Resolver:
     """Resolves one service document; `diagnostics` collects SLS002 problems."""
 
@@ -159,9 +170,8 @@ class Resolver:
         self.symbols: list[S.Symbolic] = []
         self.import_values: list = []   # (value, file, span) of every Fn::ImportValue
         self._busy: set = set()
-        self._depth = 0
+        self._shared = _Shared()   # chain depth and loaded files, shared with included files
         self._site: tuple = (rel, 0, 0)
-        self._files: dict = {}
         self._stage: str | None = options.stage
         self._region: str | None = options.region
         self._service_params = doc.get("params") if isinstance(doc, MDict) else None
@@ -254,9 +264,10 @@ class Resolver:
         return _concat(out)
 
     def _eval_var(self, var: Var):
-        self._depth += 1
+        shared = self._shared
+        shared.depth += 1
         try:
-            if self._depth > MAX_CHAIN:
+            if shared.depth > MAX_CHAIN:
                 return self._unresolved(var.text, f"variable chain deeper than {MAX_CHAIN}")
             last_symbolic = None
             for src in var.sources:
@@ -273,7 +284,7 @@ class Resolver:
                 return last_symbolic
             return self._missing(var)
         finally:
-            self._depth -= 1
+            shared.depth -= 1
 
     def _missing(self, var: Var):
         first = var.sources[0] if var.sources else []
@@ -436,69 +447,91 @@ class Resolver:
         target = (self.file.parent / rel)
         try:
             real = target.resolve()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError) as e:  # Python raises RuntimeError on a symlink loop
+            if isinstance(e, RecursionError):
+                raise
             return self._unresolved(var.text, f"cannot read '{rel}' (symlink loop?)")
         if not _inside(real, self.root):
             return self._unresolved(var.text, f"'{rel}' is outside the repository root")
         if real.suffix in (".js", ".cjs", ".mjs", ".ts"):
             return self._sym(S.Unresolved, var.text, reason="JavaScript file variables are not static")
-        doc = self._load_file(real, var)
-        if doc is MISSING:
+        loaded = self._load_file(real, var)
+        if loaded is MISSING:
             if len(var.sources) > 1:
                 return MISSING
             return self._unresolved(var.text, f"file '{rel}' does not exist")
-        if isinstance(doc, S.Unresolved):
-            return doc
-        if not address:
-            return doc
-        cur = doc
-        for key in address.split("."):
-            if isinstance(cur, MDict) and key in cur:
-                cur = cur[key]
-            elif isinstance(cur, MList) and key.isdigit() and int(key) < len(cur):
-                cur = cur[int(key)]
+        if isinstance(loaded, S.Unresolved):
+            if loaded.reason == "cycle":
+                return self._unresolved(var.text, f"'{rel}' includes itself through ${{file()}}: a cycle")
+            return loaded
+        doc, sub = loaded
+        # Resolve only what is used, as the framework does: `${file(./serverless.yml):x}` is fine.
+        cur, container, key = doc, None, None
+        for part in address.split(".") if address else ():
+            if isinstance(cur, MDict) and part in cur:
+                container, key = cur, part
+            elif isinstance(cur, MList) and part.isdigit() and int(part) < len(cur):
+                container, key = cur, int(part)
             elif isinstance(cur, (S.Symbolic, S.SymStr)):
                 return cur
             else:
                 if len(var.sources) > 1:
                     return MISSING
                 return self._unresolved(var.text, f"'{rel}' has no key '{address}'")
+            cur = container[key]
+            if isinstance(cur, str) and "${" in cur:
+                cur = sub._resolve_entry(container, key)
+        if isinstance(cur, (MDict, MList)):
+            walking = self._shared.walking
+            if real in walking:  # a.yml includes b.yml includes a.yml: the data would be infinite
+                return self._unresolved(var.text, f"'{rel}' includes itself through ${{file()}}: a cycle")
+            walking.add(real)
+            try:
+                sub._walk(cur)
+            finally:
+                walking.discard(real)
         return cur
 
     def _load_file(self, real: Path, var: Var):
-        if real in self._files:
-            return self._files[real]
-        self._files[real] = S.Unresolved("cycle", var.text, reason="cycle")
+        """(document, its resolver), MISSING, or Unresolved; each file is read once per service."""
+        files = self._shared.files
+        if real in files:
+            return files[real]
+        files[real] = S.Unresolved("cycle", var.text, reason="cycle")
         try:
+            if not real.is_file():
+                result = MISSING if not real.exists() else self._unresolved(
+                    var.text, f"'{real.name}' is not a regular file")
+                files[real] = result
+                return result
+            if real.stat().st_size > MAX_FILE_BYTES:
+                result = self._unresolved(var.text, f"'{real.name}' is too large to read")
+                files[real] = result
+                return result
             data = real.read_bytes()
-        except FileNotFoundError:
-            self._files[real] = MISSING
-            return MISSING
         except OSError as e:
             result = self._unresolved(var.text, f"cannot read '{real.name}': {e.strerror}")
-            self._files[real] = result
+            files[real] = result
             return result
         try:
             doc, _ = load_bytes(data)
         except ParseError as e:
             rel = os.path.relpath(real, self.root)
             result = self._unresolved(var.text, f"'{rel}' cannot be parsed: {e.message} (line {e.line})")
-            self._files[real] = result
+            files[real] = result
             return result
-        if isinstance(doc, (MDict, MList)):
-            doc_src = os.path.relpath(real, self.root).replace(os.sep, "/")
-            _set_source(doc, doc_src)
-            # Variables inside an included file resolve in the including service's context.
-            sub = Resolver(doc if isinstance(doc, MDict) else MDict(), real, self.root, doc_src, self.options)
-            sub._stage, sub._region = self.stage, self.region
-            sub.plugins = self.plugins
-            sub._self_path = self._self_path  # `${self:}` means the including service
-            sub._walk(doc)
-            self.diagnostics.extend(sub.diagnostics)
-            self.symbols.extend(sub.symbols)
-            self.import_values.extend(sub.import_values)
-        self._files[real] = doc
-        return doc
+        doc_src = os.path.relpath(real, self.root).replace(os.sep, "/")
+        _set_source(doc, doc_src)
+        # Variables inside an included file resolve in the including service's context.
+        sub = Resolver(doc if isinstance(doc, MDict) else MDict(), real, self.root, doc_src, self.options)
+        sub._stage, sub._region = self.stage, self.region
+        sub.plugins = self.plugins
+        sub._shared = self._shared
+        # problems and symbols found inside an included file belong to this service
+        sub.diagnostics, sub.symbols, sub.import_values = self.diagnostics, self.symbols, self.import_values
+        sub._self_path = self._self_path  # `${self:}` means the including service
+        files[real] = (doc, sub)
+        return doc, sub
 
     # ---- helpers ------------------------------------------------------------
     def _sym(self, cls, text: str, **kw):

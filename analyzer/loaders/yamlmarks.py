@@ -213,13 +213,13 @@ def load_text(text: str):
     such as duplicated keys.
     """
     warnings: list[tuple[str, int, int]] = []
+    parser = None
     try:
         parser = _Parser(text)
+        return _build(parser, warnings), warnings
     except UnicodeEncodeError as e:  # lone surrogates: not text any YAML parser accepts
         line, col = _position(text, e.start)
         raise ParseError("not valid Unicode text (a lone surrogate)", line, col) from None
-    try:
-        return _build(parser, warnings), warnings
     except ReaderError as e:
         line, col = _byte_position(text, e.position)
         char = e.character
@@ -236,10 +236,11 @@ def load_text(text: str):
     except yaml.YAMLError as e:
         raise ParseError(str(e).splitlines()[0] if str(e) else "invalid YAML") from None
     finally:
-        try:
-            parser.dispose()
-        except Exception:  # pragma: no cover
-            pass
+        if parser is not None:
+            try:
+                parser.dispose()
+            except Exception:  # pragma: no cover
+                pass
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
