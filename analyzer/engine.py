@@ -59,7 +59,7 @@ def run(graph, context: Context, rules: list) -> list[Finding]:
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
             context.internal_errors.append(Diagnostic(
                 "SLS000", f"rule {rule_cls.id} ({rule_cls.name}) failed: {type(e).__name__}: {e}{where}",
-                context.project.services[0].file if context.project.services else "", 1, 1, 1, 1,
+                "", 1, 1, 1, 1,
                 names=(rule_cls.id, type(e).__name__)))
             continue
         for hit in hits:

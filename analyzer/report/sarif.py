@@ -90,7 +90,7 @@ def _result(f, index) -> dict:
         "ruleIndex": index.get(f.rule, -1) if f.rule in index else None,
         "level": f.severity,
         "message": {"text": f.message},
-        "locations": [loc],
+        "locations": [loc] if f.file else [],
         "partialFingerprints": {"slsAudit/v1": f.fingerprint},
     }
     if out["ruleIndex"] is None:
