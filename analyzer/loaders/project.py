@@ -15,7 +15,7 @@ from ..model import Compose, ComposeService, Loc, Project
 from . import symbols as S
 from .service import ServiceBuilder
 from .variables import Diagnostic, Options, Resolver
-from .yamlmarks import MDict, MList, ParseError, load_bytes
+from .yamlmarks import MDict, MList, ParseError, Sites, load_bytes
 
 _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
@@ -79,14 +79,15 @@ def _internal(rel: str, step: str, e: Exception) -> Diagnostic:
 
 def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: dict):
     """Read, parse and resolve one config; None when it cannot be used."""
-    doc = _read(root, rel, project)
+    sites = Sites()
+    doc = _read(root, rel, project, sites)
     if doc is None:
         return None
     cs = by_dir.get(_norm(Path(rel).parent))
     opts = Options(options.stage, options.region, options.params,
                    dict(cs.params) if cs else {}, options.config_params)
     resolver = Resolver(doc, root / rel, root, rel, opts)
-    resolver.resolve_all()
+    resolver.resolve_all(sites)
     project.diagnostics.extend(resolver.diagnostics)
     project.symbols.extend(resolver.symbols)
     name = doc.get("service")
@@ -125,14 +126,14 @@ def _find_handlers(root: Path, rel: str, svc) -> None:
                 break
 
 
-def _read(root: Path, rel: str, project: Project):
+def _read(root: Path, rel: str, project: Project, sites=None):
     try:
         data = (root / rel).read_bytes()
     except OSError as e:
         project.diagnostics.append(Diagnostic("SLS001", f"cannot read file: {e.strerror or e}", rel, 1, 1, 1, 1))
         return None
     try:
-        doc, warnings = load_bytes(data)
+        doc, warnings = load_bytes(data, sites)
     except ParseError as e:
         line, col = max(e.line, 1), max(e.column, 1)
         project.diagnostics.append(Diagnostic("SLS001", f"cannot parse: {e.message}", rel, line, col, line, col))

@@ -26,6 +26,9 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_CHAIN = 64
 
 
+_PLAIN_TYPES = frozenset((str, int, float, bool))
+
+
 class _Missing:
     __slots__ = ()
 
@@ -169,6 +172,8 @@ class Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.symbols: list[S.Symbolic] = []
         self.import_values: list = []   # (value, file, span) of every Fn::ImportValue
+        self._imports_seen: set = set()
+        self._memo: dict = {}
         self._busy: set = set()
         self._shared = _Shared()   # chain depth and loaded files, shared with included files
         self._site: tuple = (rel, 0, 0)
@@ -192,6 +197,7 @@ class Resolver:
             finally:
                 self._resolving_stage = False
             self._stage = v if isinstance(v, str) and v else "dev"
+            self._memo.clear()  # values computed with the provisional stage
         return self._stage
 
     @property
@@ -204,12 +210,27 @@ class Resolver:
             finally:
                 self._resolving_region = False
             self._region = v if isinstance(v, str) and v else "us-east-1"
+            self._memo.clear()
         return self._region
 
-    def resolve_all(self) -> None:
-        """Resolve every string of the document in place, iteratively."""
+    def resolve_all(self, sites=None) -> None:
+        """Resolve every string of the document in place.
+
+        With the loader's `sites` only the strings holding `${` are visited; without
+        them the whole document is walked.
+        """
         _ = self.stage, self.region
-        self._walk(self.doc)
+        if sites is None:
+            self._walk(self.doc)
+            return
+        for container, key in sites.vars:
+            value = container[key]
+            if isinstance(value, str) and "${" in value:
+                value = self._resolve_entry(container, key)
+            if isinstance(value, (MDict, MList)):
+                self._walk(value)  # e.g. a whole file included by ${file()}
+        for c in sites.imports:
+            self._record_import(c)
 
     # ---- walking ------------------------------------------------------------
     def _walk(self, top) -> None:
@@ -227,7 +248,7 @@ class Resolver:
                 if isinstance(v, (MDict, MList)) and id(v) not in seen:
                     stack.append(v)
             if isinstance(c, MDict) and "Fn::ImportValue" in c:
-                self.import_values.append((c["Fn::ImportValue"], self._source_of(c), c.span))
+                self._record_import(c)
 
     def _resolve_entry(self, container, key):
         token = (id(container), key)
@@ -248,6 +269,11 @@ class Resolver:
         container[key] = result
         return result
 
+    def _record_import(self, c) -> None:
+        if id(c) not in self._imports_seen:
+            self._imports_seen.add(id(c))
+            self.import_values.append((c["Fn::ImportValue"], self._source_of(c), c.span))
+
     def _source_of(self, c) -> str:
         return getattr(c, "source", None) or self.rel
 
@@ -264,6 +290,18 @@ class Resolver:
         return _concat(out)
 
     def _eval_var(self, var: Var):
+        """A variable's value; plain results are memoized per service (`${sls:stage}` x 1000)."""
+        memo = self._memo
+        hit = memo.get(var.text, MISSING)
+        if hit is not MISSING:
+            return hit
+        before = len(self.diagnostics)
+        value = self._eval_var_uncached(var)
+        if type(value) in _PLAIN_TYPES and len(self.diagnostics) == before:
+            memo[var.text] = value
+        return value
+
+    def _eval_var_uncached(self, var: Var):
         shared = self._shared
         shared.depth += 1
         try:
@@ -529,6 +567,7 @@ class Resolver:
         sub._shared = self._shared
         # problems and symbols found inside an included file belong to this service
         sub.diagnostics, sub.symbols, sub.import_values = self.diagnostics, self.symbols, self.import_values
+        sub._imports_seen = self._imports_seen
         sub._self_path = self._self_path  # `${self:}` means the including service
         files[real] = (doc, sub)
         return doc, sub

@@ -115,6 +115,8 @@ _SPECIAL_FLOATS = {
     ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
 }
 _NUMERIC_START = frozenset("0123456789+-.")
+# first characters of plain scalars that may be typed (null, bool, number): others stay text
+_PLAIN_MAYBE_TYPED = frozenset("0123456789+-.~nNtTfF")
 
 
 def _plain(value: str):
@@ -166,7 +168,7 @@ def _span(ev_start, ev_end) -> Span:
     return (s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
-def _wrap_tag(tag: str, value, span: Span, ev) -> MDict:
+def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
     long = _CFN_TAGS.get(tag)
     if long is None:
         raise _error(f"unknown tag {tag} (only CloudFormation short tags are allowed)", ev)
@@ -174,10 +176,17 @@ def _wrap_tag(tag: str, value, span: Span, ev) -> MDict:
         head, _, tail = value.partition(".")
         value = MList([head, tail] if tail else [head], span=span)
         value.ispans = [span] * len(value)
+        for i, part in enumerate(value):
+            if "${" in part:
+                sites.vars.append((value, i))
     out = MDict(span=span)
     out[long] = value
     out.kspans[long] = span
     out.vspans[long] = span
+    if type(value) is str and "${" in value:
+        sites.vars.append((out, long))
+    if long == "Fn::ImportValue":
+        sites.imports.append(out)
     return out
 
 
@@ -205,18 +214,18 @@ def decode(data: bytes) -> str:
     return text
 
 
-def load_text(text: str):
+def load_text(text: str, sites: Sites | None = None):
     """Parse one YAML/JSON document into MDict/MList/scalars, or raise ParseError.
 
     Returns (value, warnings) where warnings are (message, line, column) tuples
     for problems the framework also rejects but that leave the data usable,
-    such as duplicated keys.
+    such as duplicated keys. `sites`, when given, collects where variables are.
     """
     warnings: list[tuple[str, int, int]] = []
     parser = None
     try:
         parser = _Parser(text)
-        return _build(parser, warnings), warnings
+        return _build(parser, warnings, sites if sites is not None else Sites()), warnings
     except UnicodeEncodeError as e:  # lone surrogates: not text any YAML parser accepts
         line, col = _position(text, e.start)
         raise ParseError("not valid Unicode text (a lone surrogate)", line, col) from None
@@ -257,8 +266,8 @@ def _byte_position(text: str, offset: int) -> tuple[int, int]:
     return _position(prefix, len(prefix))
 
 
-def _build(parser, warnings):
-    """The iterative builder: one frame per open container."""
+def _build(parser, warnings, sites: Sites):
+    """The iterative builder: one frame per open container (the hot loop of loading)."""
     anchors: dict[str, tuple[object, int]] = {}
     open_anchors: set[str] = set()
     # frame: [container, start_event, anchor, tag, pending_key, key_span, size, merges]
@@ -267,6 +276,8 @@ def _build(parser, warnings):
     docs = 0
     expanded = 0
     get_event = parser.get_event
+    var_sites = sites.vars
+    plain_start = _PLAIN_MAYBE_TYPED
 
     while True:
         ev = get_event()
@@ -274,9 +285,15 @@ def _build(parser, warnings):
             break
         cls = type(ev)
         if cls is ScalarEvent:
-            span = _span(ev, ev)
-            if ev.tag is not None and ev.tag in _CFN_TAGS:
-                value = _wrap_tag(ev.tag, ev.value, span, ev)
+            sm, em = ev.start_mark, ev.end_mark
+            span = (sm.line + 1, sm.column + 1, em.line + 1, em.column + 1)
+            tag = ev.tag
+            if tag is None:
+                value = ev.value
+                if ev.implicit[0] and (not value or value[0] in plain_start):
+                    value = _plain(value)
+            elif tag in _CFN_TAGS:
+                value = _wrap_tag(tag, ev.value, span, ev, sites)
             else:
                 value = _scalar(ev)
             size = cost = 1
@@ -299,13 +316,13 @@ def _build(parser, warnings):
             span = value.span
             cost = 1  # the container itself; its entries were counted as they came
             if merges:
-                _apply_merges(value, merges)
+                _apply_merges(value, merges, sites)
             if tag is not None and tag != "!":
                 if tag.startswith(_STD_TAG):
                     if tag not in _STD_COLLECTION_TAGS:
                         raise _error(f"unsupported tag !!{tag[len(_STD_TAG):]}", start_ev)
                 else:
-                    value = _wrap_tag(tag, value, span, start_ev)
+                    value = _wrap_tag(tag, value, span, start_ev, sites)
             if anchor is not None:
                 open_anchors.discard(anchor)
                 anchors[anchor] = (value, size)
@@ -337,6 +354,8 @@ def _build(parser, warnings):
         frame[6] += size
         container = frame[0]
         if type(container) is MList:
+            if type(value) is str and "${" in value:
+                var_sites.append((container, len(container)))
             container.append(value)
             container.ispans.append(span)
             continue
@@ -355,13 +374,17 @@ def _build(parser, warnings):
             continue
         if key in container:
             warnings.append((f"duplicated mapping key '{key}'", frame[5][0], frame[5][1]))
+        if type(value) is str and "${" in value:
+            var_sites.append((container, key))
+        elif key == "Fn::ImportValue":
+            sites.imports.append(container)
         container[key] = value
         container.kspans[key] = frame[5]
         container.vspans[key] = span
     return root
 
 
-def _apply_merges(target: MDict, merges: list) -> None:
+def _apply_merges(target: MDict, merges: list, sites: Sites) -> None:
     """YAML merge keys (`<<: *defaults`): explicit keys win."""
     for src in merges:
         if not isinstance(src, MDict):
@@ -371,6 +394,19 @@ def _apply_merges(target: MDict, merges: list) -> None:
                 target[k] = v
                 target.kspans[k] = src.kspans.get(k, src.span)
                 target.vspans[k] = src.vspans.get(k, src.span)
+                if type(v) is str and "${" in v:
+                    sites.vars.append((target, k))
+
+
+class Sites:
+    """Where a later pass must look, recorded while building so it need not walk everything:
+    strings holding `${` (variables) and `Fn::ImportValue` mappings."""
+
+    __slots__ = ("vars", "imports")
+
+    def __init__(self):
+        self.vars: list = []      # (container, key or index)
+        self.imports: list = []   # MDicts holding Fn::ImportValue
 
 
 class _NoKey:
@@ -384,5 +420,5 @@ _NOKEY = _NoKey()
 _MERGE = _NoKey()  # a plain `<<` key
 
 
-def load_bytes(data: bytes):
-    return load_text(decode(data))
+def load_bytes(data: bytes, sites: Sites | None = None):
+    return load_text(decode(data), sites)
