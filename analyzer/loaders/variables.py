@@ -326,7 +326,7 @@ class Resolver:
 
     def _missing(self, var: Var):
         first = var.sources[0] if var.sources else []
-        text = "".join(p if isinstance(p, str) else p.text for p in first)
+        text = "".join(p if isinstance(p, str) else S.text_of(self._eval_var(p)) for p in first)
         m = _SOURCE.match(text.strip())
         kind = m.group(1) if m else ""
         if kind == "env":

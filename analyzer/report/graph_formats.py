@@ -15,16 +15,22 @@ def _plain(value):
 
 
 def to_json(graph) -> str:
+    """networkx node-link data, sorted; compact (the C encoder) because graphs get large."""
     data = nx.node_link_data(graph, edges="edges")
     for item in (*data["nodes"], *data["edges"]):
         if item.get("loc") is not None:
             item["loc"] = item["loc"].as_dict()
-    data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
-    data["edges"] = sorted(data["edges"], key=lambda e: (e["source"], e["target"], e.get("kind", ""),
-                                                         json.dumps(e.get("loc"), sort_keys=True)))
+    data["nodes"].sort(key=lambda n: n["id"])
+    data["edges"].sort(key=_edge_order)
     for e in data["edges"]:
         e.pop("key", None)
-    return json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n"
+    return json.dumps(data, sort_keys=True, default=_plain, ensure_ascii=False) + "\n"
+
+
+def _edge_order(e: dict) -> tuple:
+    loc = e.get("loc") or {}
+    return (e["source"], e["target"], e.get("kind", ""), loc.get("file", ""), loc.get("line", 0),
+            loc.get("column", 0), loc.get("key_path", ""))
 
 
 def _service_view(graph):
