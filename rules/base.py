@@ -56,4 +56,4 @@ class DiagnosticRule(Rule):
         for d in context.diagnostics:
             if d.rule == self.id:
                 yield Hit(d.message, loc=d, names=d.names or (d.message,), key_path=d.key_path or None,
-                          nodes=(d.node,) if d.node else ())
+                          nodes=(d.node,) if d.node else (), fix=d.fix)

@@ -56,10 +56,11 @@ class ServiceBuilder:
     def _file(self, container) -> str:
         return getattr(container, "source", None) or self.rel
 
-    def _diag(self, rule: str, message: str, loc: Loc, names=(), node: str | None = None):
+    def _diag(self, rule: str, message: str, loc: Loc, names=(), node: str | None = None,
+              fix: str | None = None):
         self.diagnostics.append(Diagnostic(
             rule, message, loc.file, loc.line, loc.column, loc.end_line, loc.end_column,
-            loc.key_path, tuple(names), node,
+            loc.key_path, tuple(names), node, fix,
         ))
 
     def _bad_type(self, value, message: str, loc: Loc) -> None:
@@ -251,7 +252,9 @@ class ServiceBuilder:
             else:
                 self._diag("SLS005", f"'{path}.iam' is ignored by framework {self.fw}: function "
                            f"'{fn.name}' gets the shared role instead (function-level iam needs v4)",
-                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name, "iam"), node=fn.id)
+                           self.loc(f"{path}.iam", cfg, "iam"), names=(fn.name, "iam"), node=fn.id,
+                           fix=f"set frameworkVersion: '4', or load {PER_FUNCTION_PLUGIN} and move the "
+                               "statements to iamRoleStatements")
         if plugin_keys:
             if PER_FUNCTION_PLUGIN in self.plugins:
                 if own is None:
@@ -263,7 +266,8 @@ class ServiceBuilder:
                 for k in plugin_keys:
                     self._diag("SLS005", f"'{path}.{k}' is ignored: it needs the "
                                f"{PER_FUNCTION_PLUGIN} plugin, which this service does not load",
-                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name, k), node=fn.id)
+                               self.loc(f"{path}.{k}", cfg, k), names=(fn.name, k), node=fn.id,
+                               fix=f"add {PER_FUNCTION_PLUGIN} to plugins")
         if own is None and self.per_function_mode:
             own = self._own_role(svc, fn)
             inherit = True

@@ -58,6 +58,7 @@ class Diagnostic:
     key_path: str = ""
     names: tuple = ()
     node: str | None = None    # the graph node it is about, when there is one
+    fix: str | None = None
 
 
 @dataclass
