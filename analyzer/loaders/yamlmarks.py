@@ -237,7 +237,9 @@ def load_text(text: str, sites: Sites | None = None):
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         msg = e.problem or str(e)
-        if e.context:
+        if "maximum nesting depth" in msg:  # newer libyaml enforces our limit itself
+            msg = f"nesting deeper than {MAX_DEPTH} levels"
+        elif e.context:
             msg = f"{msg} ({e.context})"
         if mark is not None:
             raise ParseError(msg, mark.line + 1, mark.column + 1) from None
