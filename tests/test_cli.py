@@ -8,81 +8,19 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from analyzer import __version__
+
+try:
+    from samples import BROKEN, CYCLE, TS, V3_IAM, cli, write
+except ImportError:  # tests/ collected as a package
+    from tests.samples import BROKEN, CYCLE, TS, V3_IAM, cli, write
 from analyzer.cli import main
 
 ANSI = re.compile(r"\x1b\[")
-
-# A function-level `iam` block under frameworkVersion 3: SLS005 (warning) at line 9, column 5.
-V3_IAM = """\
-service: users
-frameworkVersion: '3'
-provider:
-  name: aws
-  runtime: nodejs18.x
-functions:
-  createUser:
-    handler: src/create.handler
-    iam:
-      role:
-        statements:
-          - Effect: Allow
-            Action: dynamodb:PutItem
-            Resource: "*"
-"""
-BROKEN = "service: broken\nfunctions:\n  a:\n    handler: x\n   b: [\n"          # SLS001 (error)
-CYCLE = """\
-service: cyc
-frameworkVersion: '3'
-provider:
-  name: aws
-custom:
-  a: ${self:custom.b}
-  b: ${self:custom.a}
-functions:
-  hello:
-    handler: h.hello
-    environment:
-      A: ${self:custom.a}
-"""                                                                                # SLS002 (note)
-TS = "export default { service: 'api' };\n"                                         # SLS004 (note)
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
-
-    def rules(self) -> list[str]:
-        return [f["rule"] for f in self.json["findings"]]
-
-
-def cli(capsys, *args) -> Run:
-    """Run the CLI in-process (fast) and capture what a user would see."""
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:  # argparse: --version, usage errors
-        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    out, err = capsys.readouterr()
-    return Run(rc, out, err)
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-    return root
 
 
 def tree(root: Path) -> dict[str, bytes]:

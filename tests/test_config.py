@@ -2,37 +2,20 @@
 from __future__ import annotations
 
 import json
-import textwrap
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from analyzer.cli import main
+
+try:
+    from samples import BROKEN, V3_IAM, cli, write
+except ImportError:  # tests/ collected as a package
+    from tests.samples import BROKEN, V3_IAM, cli, write
 
 try:
     from sarif_schema import assert_valid_sarif
 except ImportError:  # tests/ collected as a package
     from tests.sarif_schema import assert_valid_sarif
 
-# A function-level `iam` block under frameworkVersion 3: SLS005 (warning) at line 9.
-V3_IAM = """\
-service: users
-frameworkVersion: '3'
-provider:
-  name: aws
-  runtime: nodejs18.x
-functions:
-  createUser:
-    handler: src/create.handler
-    iam:
-      role:
-        statements:
-          - Effect: Allow
-            Action: dynamodb:PutItem
-            Resource: "*"
-"""
-BROKEN = "service: broken\nfunctions:\n  a:\n    handler: x\n   b: [\n"   # SLS001 (error)
 PARAM_NAME = """\
 service: orders
 frameworkVersion: '3'
@@ -43,37 +26,6 @@ functions:
     handler: src/place.handler
     name: ${param:placeName}
 """
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
-
-    def rules(self) -> list[str]:
-        return [f["rule"] for f in self.json["findings"]]
-
-
-def cli(capsys, *args) -> Run:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:
-        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    out, err = capsys.readouterr()
-    return Run(rc, out, err)
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 @pytest.fixture

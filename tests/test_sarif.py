@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import jsonschema
 import pytest
 
-from analyzer.cli import main
+
+try:
+    from samples import BROKEN, CYCLE, TS, V3_IAM, cli, write
+except ImportError:  # tests/ collected as a package
+    from tests.samples import BROKEN, CYCLE, TS, V3_IAM, cli, write
 from rules.registry import load_rules
 
 try:
@@ -24,64 +27,8 @@ FIXTURES = REPO_ROOT / "fixtures"
 CONFIG_NAMES = ("serverless.yml", "serverless.yaml", "serverless.json", "serverless.ts", "serverless.js",
                 "serverless-compose.yml", "serverless-compose.yaml")
 
-V3_IAM = """\
-service: users
-frameworkVersion: '3'
-provider:
-  name: aws
-  runtime: nodejs18.x
-functions:
-  createUser:
-    handler: src/create.handler
-    iam:
-      role:
-        statements:
-          - Effect: Allow
-            Action: dynamodb:PutItem
-            Resource: "*"
-"""
-BROKEN = "service: broken\nfunctions:\n  a:\n    handler: x\n   b: [\n"
-CYCLE = """\
-service: cyc
-frameworkVersion: '3'
-provider:
-  name: aws
-custom:
-  a: ${self:custom.b}
-  b: ${self:custom.a}
-functions:
-  hello:
-    handler: h.hello
-    environment:
-      A: ${self:custom.a}
-"""
-TS = "export default { service: 'api' };\n"
 MIXED = {"svc/serverless.yml": V3_IAM, "broken/serverless.yml": BROKEN, "cyc/serverless.yml": CYCLE,
          "ts/serverless.ts": TS}
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-
-def cli(capsys, *args) -> Run:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:
-        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    out, err = capsys.readouterr()
-    return Run(rc, out, err)
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
 
 
 def sarif(capsys, path, *args) -> dict:
