@@ -20,6 +20,7 @@ from .engine import (
     Context, active_rules, apply_config_suppressions, run, run_internal_errors, sort_findings,
 )
 from .graph import build_graph
+from .loaders.handlers import default_cache_dir, scan_handlers
 from .loaders.project import load_project
 from .loaders.variables import Options
 
@@ -64,7 +65,7 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
-         framework=None):
+         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None):
     """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read."""
     p = Path(path)
     if not p.exists():
@@ -77,21 +78,26 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
         project = load_project(found, options, framework or config.framework)
+        if cache and cache_dir is None:
+            cache_dir = default_cache_dir()
+        scan_handlers(project, cache_dir if cache else None, enabled=code)
         graph, index = build_graph(project)
     return project, graph, index
 
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
-          params=None, framework=None, rules: list | None = None) -> Report:
+          params=None, framework=None, rules: list | None = None, code: bool = True,
+          cache: bool = True, cache_dir: Path | None = None) -> Report:
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
-    project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework)
+    project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
+                                 code=code, cache=cache, cache_dir=cache_dir)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
-    ctx = Context(project=project, index=index, config=config,
+    ctx = Context(project=project, index=index, config=config, graph=graph,
                   diagnostics=[d for d in project.diagnostics if d.rule != "SLS000"],
                   internal_errors=[d for d in project.diagnostics if d.rule == "SLS000"])
     for msg in plugin_errors:
@@ -124,7 +130,9 @@ def coverage(project) -> dict:
         "functions": len(functions),
         "providers": dict(sorted(Counter(s.provider for s in project.services).items())),
         "handlers_found": sum(1 for f in functions if f.handler_file),
-        "handlers_scanned": 0,
+        "handlers_scanned": sum(1 for f in functions if f.code.get("status") in ("scanned", "dynamic")),
+        "handlers_dynamic": sum(1 for f in functions if f.code.get("status") == "dynamic"),
+        "code_scanning": "off" if functions and all(f.code.get("status") == "off" for f in functions) else "on",
         "roles": len(roles),
         "opaque_roles": sum(1 for r in roles if r.opaque),
         "symbolic_values": dict(sorted(symbols.items())),

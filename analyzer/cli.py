@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__
 
-COMMANDS = ("check", "graph", "rules", "explain")
+COMMANDS = ("check", "graph", "policy", "rules", "explain")
 
 
 def _split(values) -> list[str]:
@@ -39,6 +39,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE",
                    help="a ${param:KEY} value (repeatable; beats Compose and service params)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument("--no-code", action="store_true", help="do not read handler source code")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the handler-code cache (in the user's cache folder)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
     graph.add_argument("--format", "-f", choices=("json", "dot", "mermaid"), default="mermaid")
+
+    policy = sub.add_parser("policy", help="write each function's minimal IAM policy")
+    _common(policy)
+    policy.add_argument("--format", "-f", choices=("yaml", "json"), default="yaml")
+    policy.add_argument("--diff", action="store_true", help="show what to remove and add against the current policy")
+    policy.add_argument("--function", metavar="NAME", help="only this function (`name`, `service:name` or `service.name`)")
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", "-f", choices=("text", "json"), default="text")
@@ -120,7 +129,8 @@ def _analyze(args) -> int:
             from .report import graph_formats
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
-                                     params=params, framework=args.framework)
+                                     params=params, framework=args.framework, code=not args.no_code,
+                                     cache=not args.no_cache)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
                     if d.rule == "SLS001":
@@ -130,13 +140,15 @@ def _analyze(args) -> int:
             text = {"json": graph_formats.to_json, "dot": graph_formats.to_dot,
                     "mermaid": graph_formats.to_mermaid}[args.format](graph)
             return _emit(text, args.output)
+        if args.command == "policy":
+            return _policy(args, config, params)
         if args.select:
             config.select = _split(args.select)
         config.ignore = config.ignore + _split(args.ignore)
         if args.fail_on:
             config.fail_on = args.fail_on
         report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework)
+                       framework=args.framework, code=not args.no_code, cache=not args.no_cache)
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -169,6 +181,29 @@ def _analyze(args) -> int:
 
     failing = [f for f in report.findings if not f.suppressions and at_or_above(f.severity, config.fail_on)]
     return 1 if failing else 0
+
+
+def _policy(args, config, params) -> int:
+    from .api import load
+    from .iam.minimal import MinimalPolicies
+    from .report import policy as policy_report
+
+    project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
+                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+    if not project.services:
+        print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
+        return 2
+    policies = MinimalPolicies(graph, index)
+    if args.function and not any(True for _ in policy_report._functions(graph, args.function)):
+        print(f"sls-audit: no function '{args.function}'", file=sys.stderr)
+        return 2
+    if args.diff:
+        text = policy_report.render_diff(graph, policies, args.function)
+    elif args.format == "json":
+        text = policy_report.render_json(graph, policies, args.function)
+    else:
+        text = policy_report.render_yaml(graph, index, policies, args.function)
+    return _emit(text, args.output)
 
 
 def _emit(text: str, output: str | None, machine: bool = True) -> int:

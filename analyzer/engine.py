@@ -23,6 +23,17 @@ class Context:
     config: object
     diagnostics: list = field(default_factory=list)
     internal_errors: list = field(default_factory=list)
+    graph: object = None
+    _minimal: object = None
+
+    @property
+    def minimal(self):
+        """Every function's minimal policy, computed once per run and shared by the rules."""
+        if self._minimal is None:
+            from .iam.minimal import MinimalPolicies
+
+            self._minimal = MinimalPolicies(self.graph, self.index)
+        return self._minimal
 
 
 def is_selected(rule_id: str, select: list, ignore: list) -> bool:
@@ -62,8 +73,10 @@ def run(graph, context: Context, rules: list) -> list[Finding]:
                 "", 1, 1, 1, 1,
                 names=(rule_cls.id, type(e).__name__)))
             continue
+        overridden = "severity" in settings
         for hit in hits:
-            findings.append(_finding(rule_cls, severity, hit, graph, context))
+            sev = hit.severity if hit.severity and not overridden else severity
+            findings.append(_finding(rule_cls, sev, hit, graph, context))
     return findings
 
 

@@ -24,6 +24,7 @@ class Hit:
     related: tuple = ()              # ((Loc | node id), message)
     fix: str | None = None
     nodes: tuple = ()
+    severity: str | None = None      # when one rule reports causes of different weight (SLS201)
 
 
 @dataclass

@@ -83,6 +83,7 @@ class Function:
     destinations: dict = field(default_factory=dict)
     config: object = None
     handler_file: str | None = None  # repository-relative, when the source file exists
+    code: dict = field(default_factory=lambda: {"status": "off"})  # facts from handler code
     loc: Loc | None = None
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from . import core
+from . import core, iam
 
-BUILTIN_FAMILIES = (core,)
+BUILTIN_FAMILIES = (core, iam)
 
 
 def builtin_rules() -> list:

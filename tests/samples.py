@@ -23,7 +23,7 @@ functions:
         statements:
           - Effect: Allow
             Action: dynamodb:PutItem
-            Resource: "*"
+            Resource: arn:aws:dynamodb:us-east-1:123456789012:table/users
 """
 BROKEN = "service: broken\nfunctions:\n  a:\n    handler: x\n   b: [\n"          # SLS001 (error)
 CYCLE = """\

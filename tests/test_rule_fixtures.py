@@ -1,7 +1,8 @@
 """Per-rule fixtures: `# [SLSxxx]` marks each line where a finding must start.
 
-`fixtures/rules/<ID>/bad/` must produce exactly the marked findings (a missing
-one and an extra one both fail); `fixtures/rules/<ID>/good/` must produce none.
+`fixtures/rules/<ID>/bad/` must produce exactly the marked findings of that rule
+(a missing one and an extra one both fail; other rules may fire there too, as
+they would on real code); `fixtures/rules/<ID>/good/` must produce no finding at all.
 A folder directly holding a config is one repository; otherwise each subfolder
 is one (so a case can carry its own `.sls-audit.yml`).
 """
@@ -29,7 +30,7 @@ def repositories(folder: Path) -> list[Path]:
 def expected_markers(repo: Path) -> set[tuple[str, str, int]]:
     out = set()
     for f in sorted(repo.rglob("*")):
-        if not f.is_file() or f.suffix not in (".yml", ".yaml", ".json", ".ts", ".js"):
+        if not f.is_file() or f.suffix not in (".yml", ".yaml", ".json", ".ts", ".js", ".py", ".mjs"):
             continue
         for i, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             for rule in MARKER.findall(line):
@@ -37,9 +38,9 @@ def expected_markers(repo: Path) -> set[tuple[str, str, int]]:
     return out
 
 
-def actual(repo: Path) -> set[tuple[str, str, int]]:
-    report = audit(repo)
-    return {(f.rule, f.file, f.line) for f in report.findings}
+def actual(repo: Path, rule: str | None = None) -> set[tuple[str, str, int]]:
+    report = audit(repo, cache=False)
+    return {(f.rule, f.file, f.line) for f in report.findings if rule is None or f.rule == rule}
 
 
 CASES = [
@@ -52,9 +53,9 @@ CASES = [
 
 @pytest.mark.parametrize("repo", CASES)
 def test_rule_fixture(repo: Path):
-    kind = repo.relative_to(RULES_DIR).parts[1]
+    rule, kind = repo.relative_to(RULES_DIR).parts[:2]
     expected = expected_markers(repo) if kind == "bad" else set()
-    got = actual(repo)
+    got = actual(repo, rule if kind == "bad" else None)
     missing, extra = expected - got, got - expected
     assert not missing and not extra, f"missing: {sorted(missing)}\nextra: {sorted(extra)}"
 

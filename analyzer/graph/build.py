@@ -60,7 +60,7 @@ def build_graph(project) -> tuple[nx.MultiDiGraph, Index]:
         for fn in svc.functions:
             add_node(g, fn.id, "function", fn.loc, name=fn.name, service=svc.name, handler=fn.handler,
                      runtime=fn.runtime, deployed_name=fn.deployed_name, arn=fn.arn,
-                     logical_id=fn.logical_id, subscribable=fn.subscribable)
+                     logical_id=fn.logical_id, subscribable=fn.subscribable, code=fn.code)
             add_edge(g, svc.id, fn.id, "contains", fn.loc)
         for r in svc.resources:
             add_node(g, r.id, "resource", r.loc, type=r.type, logical_id=r.logical_id, service=svc.name)

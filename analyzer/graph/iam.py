@@ -1,6 +1,7 @@
 """Roles, statements and what each statement reaches (`assumes`, `has`, `allows`)."""
 from __future__ import annotations
 
+from ..iam.resources import resource_key
 from ..loaders import symbols as S
 from ..loaders.yamlmarks import MDict
 
@@ -30,9 +31,11 @@ def add(g, project, index) -> None:
 
 def _statement(g, st, holder, svc, index, add_node, add_edge, add_external, policy="identity") -> None:
     add_node(g, st.id, "statement", st.loc, effect=st.effect, actions=list(st.actions),
+             resource_keys=[resource_key(r, svc, index) for r in st.resources],
              not_actions=list(st.not_actions), resources=[S.text_of(r) for r in st.resources],
              not_resources=[S.text_of(r) for r in st.not_resources],
-             conditions=_plain(st.conditions), sid=st.sid, origin=st.origin, framework=st.framework,
+             conditions=_plain(st.conditions), principals=_plain(st.principals), sid=st.sid,
+             origin=st.origin, framework=st.framework,
              policy=policy, service=svc.name)
     add_edge(g, holder, st.id, "has", st.loc)
     if st.effect != "Allow":

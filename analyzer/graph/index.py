@@ -29,6 +29,7 @@ class Index:
         self.exports: dict[str, object] = {}              # export id -> (service, Output)
         self.stacks: dict[str, object] = {}               # stack name -> service
         self.compose_services: dict[str, object] = {}     # compose key -> service
+        self.services_by_id: dict[str, object] = {s.id: s for s in project.services}
         for svc in project.services:
             self.services_by_name[svc.name].append(svc)
             self.stacks[svc.stack_name] = svc

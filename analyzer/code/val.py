@@ -1,0 +1,57 @@
+"""A light immutable record base for the readers' internal values.
+
+``@dataclass(frozen=True)`` costs about 1 ms per class at import (it generates code with
+``exec``); the readers define a few dozen value types, so they use this slotted base instead:
+positional or keyword construction, defaults from ``_defaults``, equality and hashing by type
+and fields, no attribute assignment after construction.
+"""
+from __future__ import annotations
+
+_set = object.__setattr__
+
+
+class Val:
+    __slots__ = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        names = self.__slots__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes {len(names)} arguments")
+        for name, value in zip(names, args):
+            _set(self, name, value)
+        if len(args) < len(names):
+            defaults = self._defaults
+            for name in names[len(args):]:
+                if name in kwargs:
+                    _set(self, name, kwargs.pop(name))
+                elif name in defaults:
+                    _set(self, name, defaults[name])
+                else:
+                    raise TypeError(f"{type(self).__name__} needs '{name}'")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected {sorted(kwargs)}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, n) for n in self.__slots__)
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        return type(self) is type(other) and self._key() == other._key()
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash((type(self), self._key()))
+
+    def __repr__(self):
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({inner})"
+
+    def __reduce__(self):
+        return (type(self), self._key())

@@ -1,0 +1,50 @@
+"""Reusable questions rules ask of the graph (who assumes a role, what a function is granted)."""
+from __future__ import annotations
+
+
+def out_by_kind(g, node: str, kind: str) -> list[str]:
+    return sorted({v for _, v, d in g.out_edges(node, data=True) if d["kind"] == kind})
+
+
+def in_by_kind(g, node: str, kind: str) -> list[str]:
+    return sorted({u for u, _, d in g.in_edges(node, data=True) if d["kind"] == kind})
+
+
+def roles_holding(g, stmt: str) -> list[str]:
+    """Roles (or resources, for resource policies) a statement belongs to."""
+    return in_by_kind(g, stmt, "has")
+
+
+def functions_of_role(g, role: str) -> list[str]:
+    return in_by_kind(g, role, "assumes")
+
+
+def functions_granted(g, stmt: str) -> list[str]:
+    """Every function whose execution role holds this statement."""
+    out: set[str] = set()
+    for holder in roles_holding(g, stmt):
+        if g.nodes[holder].get("kind") == "role":
+            out.update(functions_of_role(g, holder))
+    return sorted(out)
+
+
+def role_of(g, fn: str) -> str | None:
+    roles = out_by_kind(g, fn, "assumes")
+    return roles[0] if roles else None
+
+
+def statements_of_role(g, role: str) -> list[str]:
+    return out_by_kind(g, role, "has")
+
+
+def nodes_of_kind(g, kind: str):
+    """(id, attributes) of every node of a kind, in id order (stable output)."""
+    return sorted(((n, d) for n, d in g.nodes(data=True) if d.get("kind") == kind), key=lambda t: t[0])
+
+
+def function_names(g, fns: list[str]) -> str:
+    """`users.createUser, users.getUser` for messages; at most five, then a count."""
+    names = [f"{g.nodes[f].get('service')}.{g.nodes[f].get('name')}" for f in fns]
+    if len(names) > 5:
+        return ", ".join(names[:5]) + f" and {len(names) - 5} more"
+    return ", ".join(names)

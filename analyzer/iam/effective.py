@@ -1,0 +1,114 @@
+"""The effective policy of a function, as rules read it (DESIGN §3).
+
+The union of the statements of the role the function assumes under the chosen
+framework (framework-added ones included), plus what AWS managed policies
+certainly grant by their name. A conditional Allow counts as granted for rules
+about what can happen and as not granted for rules about what will fail; the
+caller says which with `count_conditional`.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from ..graph import queries as Q
+from . import managed
+
+_ACCOUNT = re.compile(r"(?<=:)\d{12}(?=:)")
+
+
+@dataclass(frozen=True)
+class Grant:
+    stmt: str | None           # statement node id; None for a managed policy
+    effect: str
+    actions: tuple = ()
+    not_actions: tuple = ()
+    resources: tuple = ("*",)  # resource keys (analyzer.iam.resources)
+    not_resources: tuple = ()
+    conditional: bool = False
+    framework: bool = False
+    source: str = "statement"  # or "managed:<name>"
+
+
+@dataclass
+class EffectivePolicy:
+    function: str
+    role: str | None
+    opaque: bool
+    grants: list = field(default_factory=list)
+
+    def allowing(self, action: str, resource: str = "*", count_conditional: bool = True) -> list[Grant]:
+        """The grants that allow `action` on `resource` (empty when denied or not granted)."""
+        hits = []
+        for g in self.grants:
+            if g.conditional and not count_conditional and g.effect == "Allow":
+                continue
+            if not _action_in(g, action) or not _resource_in(g, resource):
+                continue
+            if g.effect == "Deny" and not g.conditional:
+                return []
+            if g.effect == "Allow":
+                hits.append(g)
+        return hits
+
+    def allows(self, action: str, resource: str = "*", count_conditional: bool = True) -> bool:
+        return bool(self.allowing(action, resource, count_conditional))
+
+
+def effective_policy(g, fn: str) -> EffectivePolicy:
+    role = Q.role_of(g, fn)
+    if role is None:
+        return EffectivePolicy(fn, None, opaque=True)
+    rd = g.nodes[role]
+    pol = EffectivePolicy(fn, role, opaque=bool(rd.get("opaque")))
+    for st in Q.statements_of_role(g, role):
+        d = g.nodes[st]
+        pol.grants.append(Grant(
+            stmt=st, effect=d.get("effect", "Allow"), actions=tuple(d.get("actions", ())),
+            not_actions=tuple(d.get("not_actions", ())), resources=tuple(d.get("resource_keys") or ()),
+            not_resources=tuple(d.get("not_resources", ())), conditional=bool(d.get("conditions")),
+            framework=bool(d.get("framework")),
+        ))
+    for policy in rd.get("managed_policies") or []:
+        granted = managed.grants(policy)
+        if granted is not None:
+            actions, not_actions = granted
+            pol.grants.append(Grant(None, "Allow", actions, not_actions, ("*",),
+                                    source=f"managed:{managed.policy_name(policy)}"))
+    return pol
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    return fnmatch.fnmatchcase(action.lower(), pattern.strip().lower())
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """IAM resource matching on comparable keys; a literal account matches `<accountId>`.
+
+    A needed resource of `*` means "unknown" (the code names it in a way that cannot be
+    followed): any grant of the action then counts, so rules compare by action only.
+    """
+    if resource == "*":
+        return True
+    pattern = _ACCOUNT.sub("<accountId>", pattern.strip())
+    resource = _ACCOUNT.sub("<accountId>", resource)
+    if pattern == "*" or pattern == resource:
+        return True
+    return fnmatch.fnmatchcase(resource, pattern.replace("[", "[[]"))
+
+
+def _action_in(g: Grant, action: str) -> bool:
+    if g.actions:
+        return any(action_matches(p, action) for p in g.actions)
+    if g.not_actions:
+        return not any(action_matches(p, action) for p in g.not_actions)
+    return False
+
+
+def _resource_in(g: Grant, resource: str) -> bool:
+    if g.resources:
+        return any(resource_matches(p, resource) for p in g.resources)
+    if g.not_resources:
+        return not any(resource_matches(p, resource) for p in g.not_resources)
+    return True
