@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from ..graph import queries as Q
@@ -79,8 +80,15 @@ def effective_policy(g, fn: str) -> EffectivePolicy:
     return pol
 
 
+_WILD = frozenset("*?[")
+
+
+@lru_cache(maxsize=262144)
 def action_matches(pattern: str, action: str) -> bool:
-    return fnmatch.fnmatchcase(action.lower(), pattern.strip().lower())
+    pattern = pattern.strip()
+    if not _WILD.intersection(pattern):
+        return pattern.lower() == action.lower()
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -91,11 +99,20 @@ def resource_matches(pattern: str, resource: str) -> bool:
     """
     if resource == "*":
         return True
-    pattern = _ACCOUNT.sub("<accountId>", pattern.strip())
-    resource = _ACCOUNT.sub("<accountId>", resource)
+    pattern = pattern.strip()
     if pattern == "*" or pattern == resource:
         return True
+    pattern = _account(pattern)
+    resource = _account(resource)
+    if not _WILD.intersection(pattern):
+        return pattern == resource
     return fnmatch.fnmatchcase(resource, pattern.replace("[", "[[]"))
+
+
+@lru_cache(maxsize=65536)
+def _account(text: str) -> str:
+    """A literal 12-digit account reads as the repository's own (`<accountId>`)."""
+    return _ACCOUNT.sub("<accountId>", text)
 
 
 def _action_in(g: Grant, action: str) -> bool:

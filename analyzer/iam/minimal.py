@@ -110,7 +110,7 @@ class MinimalPolicies:
             sid = _sid(actions, len(pol.needs))
             pol.needs.append(Need(sid, actions, tuple(resources), tuple(keys), evidence, loc, from_code))
 
-        for _, target, e in sorted(g.out_edges(fn_id, data=True), key=lambda t: (t[1], str(t[2].get("loc")))):
+        for _, target, e in sorted(g.out_edges(fn_id, data=True), key=lambda t: (t[1], t[2]["kind"])):
             if e["kind"] == "calls" and e.get("declared") and g.nodes[target]["kind"] == "function":
                 t = index.functions[target]
                 value = self._function_arn_value(t, svc)
