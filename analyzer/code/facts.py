@@ -119,7 +119,9 @@ class CodeFacts:
     # getattr with a computed name, an unknown method on a client...): the minimal policy of the
     # function is then unknown. ``dynamic_sites`` says where and why.
     dynamic: bool = False
-    error: str | None = None  # "line 3: invalid syntax", "file too large (...)", ...
+    # "line 3: invalid syntax", "line 1: file too large ...": the facts are then incomplete
+    # (Python: empty; JavaScript/TypeScript: what tree-sitter could read around the error).
+    error: str | None = None
     dynamic_sites: list[DynamicSite] = field(default_factory=list)
 
     def to_json(self) -> dict:

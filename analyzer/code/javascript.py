@@ -16,7 +16,7 @@ from collections import deque
 from . import actions as act
 from .core import (NONE, Client, Collector, Multi, NoneV, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
-from .val import Val
+from .val import Val, _set
 from .facts import CodeFacts
 
 # --------------------------------------------------------------------------------------------
@@ -26,88 +26,73 @@ from .facts import CodeFacts
 class JsMod(Val):
     __slots__ = ('kind', 'service', 'suffix')
     _defaults = {'service': None, 'suffix': ""}
-    # kind: str  # "aws-sdk" | "v3" | "v3doc" | "lib-storage" | "presigner" | "presigned-post"
+    # kind: "aws-sdk" | "v3" | "v3doc" | "lib-storage" | "presigner" | "presigned-post"
     #            "xray" | "serverless-sdk" | "v3?" (an @aws-sdk/client-x we cannot map)
-    # service: str | None = None
-    # suffix: str = ""  # the X of @aws-sdk/client-X
+    # suffix: the X of @aws-sdk/client-X
 
 
 class V2Class(Val):  # AWS.S3, AWS.DynamoDB.DocumentClient, require('aws-sdk/clients/s3')
     __slots__ = ('service', 'name', 'doc', 'special')
     _defaults = {'doc': False, 'special': None}
-    # service: str | None
-    # name: str
-    # doc: bool = False
-    # special: str | None = None  # "ManagedUpload"
+    # special: "ManagedUpload"
 
 
 class V3Export(Val):  # a named export of an @aws-sdk package: S3Client, PutObjectCommand, paginateX...
     __slots__ = ('mod', 'name')
-    # mod: JsMod
-    # name: str
 
 
 class Command(Val):
     __slots__ = ('service', 'name', 'doc', 'params', 'pos', 'span')
-    # service: str | None
-    # name: str  # "PutObject" (from PutObjectCommand), or lib-dynamodb's "Put"
-    # doc: bool
-    # params: object
-    # pos: int
-    # span: tuple
+    # name: "PutObject" (from PutObjectCommand), or lib-dynamodb's "Put"
 
 
 class Method(Val):
     __slots__ = ('recv', 'name')
-    # recv: object
-    # name: str | None
+
+    def __init__(self, recv, name):
+        _set(self, "recv", recv)
+        _set(self, "name", name)
 
 
 class Builtin(Val):
     __slots__ = ('name',)
-    # name: str  # "require" | "String" | "import"
+    # name: "require" | "String" | "import"
 
 
 class ProcessV(Val):
     __slots__ = ()
 
 
-
 class EnvV(Val):
     __slots__ = ()
-
 
 
 class SdkV(Val):  # the post's `sdk` object: sdk.invoke('service:function', params, cb)
     __slots__ = ()
 
 
-
 class Func(Val):
     __slots__ = ('node', 'closure', 'cls')
     _defaults = {'cls': None}
-    # node: object  # tree-sitter node
-    # closure: object  # Scope
-    # cls: object = None  # class node for methods
+    # node: tree-sitter node
+    # closure: Scope
+    # cls: class node for methods
 
 
 class BoundFunc(Val):
     __slots__ = ('func', 'self_val')
-    # func: Func
-    # self_val: object
 
 
 class ClassV(Val):
     __slots__ = ('node',)
-    # node: object
 
 
 class Instance(Val):
     __slots__ = ('cls',)
-    # cls: object
 
 
 AWS_VALUES = (Client, JsMod, V2Class, V3Export, Command)
+_MAIN_GUARD = re.compile(r"\(\s*(require\.main\s*===?\s*module|module\s*===?\s*require\.main)\s*\)")
 FUNCTION_NODES = frozenset({"arrow_function", "function_expression", "function",
                             "generator_function", "function_declaration",
                             "generator_function_declaration", "method_definition"})
@@ -190,6 +175,7 @@ class JsReader:
             self.consumed = set()
             self.walks = 0
             self.cur_func = None
+            self.memo = {}
             self.module = Scope("module")
             self.walk_block(self.root, self.module, False)
             self.process_units()
@@ -226,6 +212,7 @@ class JsReader:
                 self.walk_function(func, binding)
 
     def walk_function(self, func: Func, binding) -> None:
+        self.memo = {}
         node = func.node
         scope = Scope("function", func.closure)
         if func.cls is not None:
@@ -336,9 +323,12 @@ class JsReader:
                     self.rounds.join_into(("ret", self.cur_func), self.ev(c, scope))
         elif t == "if_statement":
             c = st.child_by_field_name("condition")
-            if c is not None:
+            parts = ("consequence", "alternative")
+            if c is not None and scope is self.module and _MAIN_GUARD.fullmatch(self.text(c)):
+                parts = ("alternative",)  # `if (require.main === module)`: local runs only
+            elif c is not None:
                 self.visit(c, scope)
-            for part in ("consequence", "alternative"):
+            for part in parts:
                 n = st.child_by_field_name(part)
                 if n is not None:
                     self.stmt_or_block(n, scope, True)
@@ -553,12 +543,14 @@ class JsReader:
             for base in alternatives(self.ev(obj, scope)):
                 if isinstance(base, Instance):
                     self.rounds.join_into(("attr", self.fkey(base.cls), self.text(prop)), v)
+                    self.memo.clear()
         elif t in TRANSPARENT:
             inner = target.named_children[0] if target.named_children else None
             if inner is not None:
                 self.assign(inner, v, scope, cond)
 
     def bind(self, scope, name, v, cond) -> None:
+        self.memo.clear()
         if cond and name in scope.vars:
             scope.vars[name] = join(scope.vars[name], v)
         else:
@@ -616,6 +608,15 @@ class JsReader:
 
     # evaluation (pure) --------------------------------------------------------------------------------
     def ev(self, node, scope, binding=False):
+        """The value of an expression; memoised within a walk until the next assignment."""
+        key = node.id
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        v = memo[key] = self._ev(node, scope, binding)
+        return v
+
+    def _ev(self, node, scope, binding=False):
         t = node.type
         if t == "identifier":
             v = self.lookup(self.text(node), scope, node)
@@ -931,9 +932,7 @@ class JsReader:
         if fnode is None:
             return Unk(self.span(node))
         if fnode.type == "import":  # import('@aws-sdk/client-s3')
-            args = self.arg_nodes(node)
-            name = self.string_value(args[0]) if args else None
-            return self.module_value(name) if name else Unk(self.span(node))
+            return self.load_module(node, scope, emit)
         if fnode.type == "identifier":
             fval = self.lookup(self.text(fnode), scope, fnode)
         else:
@@ -941,7 +940,11 @@ class JsReader:
         out = None
         for f in alternatives(fval):
             out = join(out, self.apply(f, node, scope, emit))
-        return out if out is not None else Unk(self.span(node))
+        if out is None:
+            out = Unk(self.span(node))
+        if emit:  # the value is the same as a pure evaluation's: spare ev() the work
+            self.memo[node.id] = out
+        return out
 
     def apply(self, f, node, scope, emit):
         span = self.span(node)
@@ -949,8 +952,7 @@ class JsReader:
         if isinstance(f, Builtin):
             args = self.arg_nodes(node)
             if f.name == "require":
-                name = self.string_value(args[0]) if args else None
-                return self.module_value(name) if name is not None else Unk(span)
+                return self.load_module(node, scope, emit)
             if f.name == "String":
                 v = self.ev(args[0], scope) if args else None
                 return v if isinstance(v, Str) else Unk(span)
@@ -1010,6 +1012,23 @@ class JsReader:
                     return self.send(None, node, scope, emit)
         return Unk(span)
 
+    def load_module(self, node, scope, emit):
+        """require('x') / import('x'); an SDK package whose name is computed is dynamic."""
+        args = self.arg_nodes(node)
+        if not args:
+            return Unk(self.span(node))
+        name = self.string_value(args[0])
+        if name is not None:
+            return self.module_value(name)
+        v = self.ev(args[0], scope)
+        if isinstance(v, Str) and v.literal_text() is None and v.parts[0][0] == "lit" and (
+                v.parts[0][1].startswith(("aws-sdk", "@aws-sdk/"))):
+            if emit:
+                self.col.dynamic(node.start_byte, "AWS SDK package chosen at run time")
+        elif isinstance(v, Str) and v.literal_text() is not None:
+            return self.module_value(v.literal_text())
+        return Unk(self.span(node))
+
     def call_func(self, func: Func, self_val, node, scope, emit):
         if emit:
             vals, complete = self.arg_values(node, scope)
@@ -1031,7 +1050,11 @@ class JsReader:
         out = None
         for c in alternatives(self.ev(cnode, scope)):
             out = join(out, self.construct(c, node, scope, emit))
-        return out if out is not None else Unk(span)
+        if out is None:
+            out = Unk(span)
+        if emit:
+            self.memo[node.id] = out
+        return out
 
     def options(self, node, scope):
         args = self.arg_nodes(node)
@@ -1290,16 +1313,21 @@ def scan_javascript(source: bytes, kind: str = "js") -> CodeFacts:
         return CodeFacts(error=f"line {line}: not UTF-8 text")
     tree = _parser(kind).parse(source)
     root = tree.root_node
+    error = None
     if root.has_error:
+        # tree-sitter recovers around the error (and, rarely, rejects code node accepts): what
+        # it could read is still reported, with the error; the facts are then incomplete.
         bad = _first_error(root)
         line = (bad.start_point[0] + 1) if bad is not None else 1
         what = f"missing {bad.type}" if bad is not None and bad.is_missing else "syntax error"
-        return CodeFacts(error=f"line {line}: {what}")
+        error = f"line {line}: {what}"
     if b"sdk" not in source:  # aws-sdk, @aws-sdk/*, aws-xray-sdk, the post's sdk.invoke
-        return CodeFacts()
+        return CodeFacts(error=error)
     try:
-        return JsReader(source, root).run()
+        facts = JsReader(source, root).run()
     except RecursionError:  # valid code, but too deep to follow: the policy is unknown
         from .python import too_deep
 
-        return too_deep()
+        facts = too_deep()
+    facts.error = error
+    return facts

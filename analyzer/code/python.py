@@ -12,7 +12,7 @@ from collections import deque
 from . import actions as act
 from .core import (NONE, Client, Collector, Multi, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
-from .val import Val
+from .val import Val, _set
 from .facts import CodeFacts, DynamicSite
 
 # --------------------------------------------------------------------------------------------
@@ -21,91 +21,76 @@ from .facts import CodeFacts, DynamicSite
 
 class Mod(Val):
     __slots__ = ('name',)
-    # name: str  # "boto3", "boto3.session", "botocore", "botocore.session", "os", "os.environ"
+    # name: "boto3", "boto3.session", "botocore", "botocore.session", "os", "os.environ"
 
 
 class Builtin(Val):
     __slots__ = ('name',)
-    # name: str  # "boto3.client", "boto3.resource", "boto3.Session", "os.getenv", "getattr", ...
+    # name: "boto3.client", "boto3.resource", "boto3.Session", "os.getenv", "getattr", ...
 
 
 class Session(Val):
     __slots__ = ()
 
 
-
 class SvcRes(Val):  # boto3.resource('dynamodb')
     __slots__ = ('service',)
-    # service: str
 
 
 class SubRes(Val):  # dynamodb.Table(name), s3.Bucket(name), s3.Object(bucket, key), sqs.Queue(url)
     __slots__ = ('service', 'rtype', 'ident')
-    # service: str
-    # rtype: str
-    # ident: tuple  # ((param name, value), ...)
+    # ident: ((param name, value), ...)
 
 
 class Coll(Val):  # bucket.objects, dynamodb.tables
     __slots__ = ('service', 'op', 'ident', 'elem', 'emitted')
     _defaults = {'emitted': False}
-    # service: str
-    # op: str
-    # ident: tuple
-    # elem: str | None
-    # emitted: bool = False
 
 
 class ResMeta(Val):
     __slots__ = ('service',)
-    # service: str
 
 
 class Paginator(Val):
     __slots__ = ('service', 'op')
-    # service: str
-    # op: str
 
 
 class Waiter(Val):
     __slots__ = ('service', 'op')
-    # service: str
-    # op: str
 
 
 class IterOf(Val):  # what a for loop over this value binds
     __slots__ = ('elem',)
-    # elem: object
 
 
 class Method(Val):
     __slots__ = ('recv', 'name')
-    # recv: object
-    # name: str | None  # None: computed (getattr with a variable)
+
+    def __init__(self, recv, name):
+        _set(self, "recv", recv)
+        _set(self, "name", name)
+    # name: None: computed (getattr with a variable)
 
 
 class Func(Val):
     __slots__ = ('node', 'closure', 'cls')
     _defaults = {'cls': None}
-    # node: object  # ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-    # closure: object  # Scope
-    # cls: object = None  # ast.ClassDef when a method
+    # node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+    # closure: Scope
+    # cls: ast.ClassDef when a method
 
 
 class BoundFunc(Val):
     __slots__ = ('func', 'self_val')
-    # func: Func
-    # self_val: object
 
 
 class ClassV(Val):
     __slots__ = ('node',)
-    # node: object
 
 
 class Instance(Val):
     __slots__ = ('cls',)
-    # cls: object  # ast.ClassDef
+    # cls: ast.ClassDef
 
 
 AWS_VALUES = (Client, SvcRes, SubRes, Coll, Paginator, Waiter, Session, ResMeta)
@@ -128,8 +113,11 @@ MOD_ATTRS = {
     ("os.environ", "setdefault"): Builtin("os.getenv"),
 }
 BUILTINS = {"getattr": Builtin("getattr"), "str": Builtin("str"), "dict": Builtin("dict")}
+# Client methods that make no AWS call (local helpers, token signing).
 CLIENT_NON_CALLS = frozenset({"can_paginate", "close", "exceptions", "meta", "waiter_names",
-                              "get_available_subresources"})
+                              "get_available_subresources", "generate_db_auth_token",
+                              "generate_db_connect_auth_token",
+                              "generate_db_connect_admin_auth_token"})
 
 # boto3 s3 transfer helpers: method -> (operation, positional parameter names)
 CLIENT_TRANSFER = {
@@ -145,13 +133,13 @@ class ResSpec(Val):
     __slots__ = ('ident', 'alias', 'transfer', 'coll', 'sub', 'iters', 'returns')
     _defaults = {'ident': (), 'alias': None, 'transfer': None, 'coll': None, 'sub': None,
                  'iters': None, 'returns': None}
-    # ident: tuple = ()  # operation parameter names filled from the constructor arguments
-    # alias: dict = None  # method -> operation, where the method is not the operation's snake name
-    # transfer: dict = None  # method -> (operation, positional parameter names)
-    # coll: dict = None  # attribute -> (list operation, element type)
-    # sub: dict = None  # method -> (sub-resource type, extra identifier parameter names)
-    # iters: dict = None  # method -> element type of what it returns (receive_messages)
-    # returns: dict = None  # method -> (resource type, parameter holding its identifier)
+    # ident: operation parameter names filled from the constructor arguments
+    # alias: method -> operation, where the method is not the operation's snake name
+    # transfer: method -> (operation, positional parameter names)
+    # coll: attribute -> (list operation, element type)
+    # sub: method -> (sub-resource type, extra identifier parameter names)
+    # iters: method -> element type of what it returns (receive_messages)
+    # returns: method -> (resource type, parameter holding its identifier)
 
 
 _OBJECT_ALIAS = {"get": "GetObject", "put": "PutObject", "delete": "DeleteObject",
@@ -291,6 +279,7 @@ class PyReader:
             self.walks = 0
             self.module = Scope("module")
             self.cur_func = None
+            self.memo = {}
             self.walk_body(self.tree.body, self.module, False)
             self.process_units()
             if not self.rounds.dirty:
@@ -319,6 +308,7 @@ class PyReader:
                 self.walk_function(func, binding)
 
     def walk_function(self, func: Func, binding) -> None:
+        self.memo = {}
         node = func.node
         scope = Scope("function", func.closure)
         self.bind_params(func, scope, binding)
@@ -412,6 +402,8 @@ class PyReader:
                 if self.cur_func is not None:
                     self.rounds.join_into(("ret", self.cur_func), self.ev(st.value, scope))
         elif t is ast.If:
+            if scope is self.module and _is_main_guard(st.test):
+                return  # `if __name__ == "__main__":` never runs in Lambda (local test calls)
             self.visit(st.test, scope)
             self.walk_body(st.body, scope, True)
             self.walk_body(st.orelse, scope, True)
@@ -520,10 +512,12 @@ class PyReader:
                 if isinstance(base, (Instance, ClassV)):
                     cls = base.cls if isinstance(base, Instance) else base.node
                     self.rounds.join_into(("attr", cls, target.attr), v)
+                    self.memo.clear()
         elif t is ast.Starred:
             self.assign(target.value, Unk(self.span(target)), scope, cond)
 
     def bind(self, scope: Scope, name: str, v, cond) -> None:
+        self.memo.clear()
         if scope.kind != "module" and name in scope.globals:
             self.rounds.join_into(("global", name), v)
             return
@@ -539,7 +533,6 @@ class PyReader:
         else:
             scope.vars[name] = v
 
-    # expressions: visiting (emits) ------------------------------------------------------------
     def visit(self, node, scope) -> None:
         stack = [node]
         while stack:
@@ -576,8 +569,16 @@ class PyReader:
                 elif isinstance(v, ast.AST):
                     stack.append(v)
 
-    # expressions: evaluation (pure) ---------------------------------------------------------------
     def ev(self, node, scope):
+        """The value of an expression; memoised within a walk until the next assignment."""
+        key = id(node)
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        v = memo[key] = self._ev(node, scope)
+        return v
+
+    def _ev(self, node, scope):
         t = type(node)
         if t is ast.Constant:
             v = node.value
@@ -728,11 +729,16 @@ class PyReader:
             v = self.rounds.get(("attr", base.cls, name))
             member = self.class_members.get(base.cls, {}).get(name)
             if isinstance(member, Func):
-                return BoundFunc(member, base)
+                kind = _method_kind(member.node)
+                if kind == "staticmethod":
+                    return member
+                return BoundFunc(member, ClassV(base.cls) if kind == "classmethod" else base)
             v = join(v, member)
             return v if v is not None else Unk(self.span(node))
         if isinstance(base, ClassV):
             member = self.class_members.get(base.node, {}).get(name)
+            if isinstance(member, Func) and _method_kind(member.node) == "classmethod":
+                return BoundFunc(member, base)
             v = join(self.rounds.get(("attr", base.node, name)), member)
             return v if v is not None else Unk(self.span(node))
         return Unk(self.span(node))
@@ -796,7 +802,11 @@ class PyReader:
         out = None
         for f in alternatives(fval):
             out = join(out, self.apply(f, node, scope, emit))
-        return out if out is not None else Unk(self.span(node))
+        if out is None:
+            out = Unk(self.span(node))
+        if emit:  # the value is the same as a pure evaluation's: spare ev() the work
+            self.memo[id(node)] = out
+        return out
 
     def first_arg(self, node, scope, kwname):
         if node.args and not isinstance(node.args[0], ast.Starred):
@@ -1092,6 +1102,16 @@ _LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "value_kind", "kind"
 _CHILD_FIELDS: dict = {}
 
 
+def _is_main_guard(test) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [x.id for x in sides if isinstance(x, ast.Name)]
+    consts = [x.value for x in sides if isinstance(x, ast.Constant)]
+    return names == ["__name__"] and consts == ["__main__"]
+
+
 def _method_kind(node) -> str:
     for d in getattr(node, "decorator_list", ()):
         if isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod"):
@@ -1170,7 +1190,19 @@ def _brace_format(fmt: Str, pos, kw, span) -> Str:
     return concat(out)
 
 
-def scan_python(source: bytes) -> CodeFacts:
+def _newer_runtime(runtime: str | None) -> str:
+    """A note for syntax errors when the function's runtime is a newer Python than ours."""
+    import re
+    import sys
+
+    m = re.fullmatch(r"python(\d+)\.(\d+)", (runtime or "").strip().lower())
+    if m and (int(m.group(1)), int(m.group(2))) > sys.version_info[:2]:
+        return (f" (read with Python {sys.version_info[0]}.{sys.version_info[1]}; "
+                f"the runtime is {runtime})")
+    return ""
+
+
+def scan_python(source: bytes, runtime: str | None = None) -> CodeFacts:
     """Read a Python handler's source. Never raises for bad input."""
     import io
     import tokenize
@@ -1185,7 +1217,7 @@ def scan_python(source: bytes) -> CodeFacts:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        return CodeFacts(error=f"line {exc.lineno or 1}: {exc.msg}")
+        return CodeFacts(error=f"line {exc.lineno or 1}: {exc.msg}{_newer_runtime(runtime)}")
     except (ValueError, RecursionError, MemoryError) as exc:
         return CodeFacts(error=f"line 1: cannot parse ({type(exc).__name__})")
     utf8 = text.encode("utf-8")

@@ -1,6 +1,7 @@
 """One handler file -> CodeFacts, by file extension (or the function's runtime as a hint)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .facts import CodeFacts
@@ -20,7 +21,7 @@ STATS = {"parsed": 0}
 
 def kind_for(path: Path, runtime: str | None = None) -> str | None:
     """"python" | "js" | "ts" | "tsx", or None when the file is not a handler we can read."""
-    kind = KIND_BY_SUFFIX.get(Path(path).suffix.lower())
+    kind = KIND_BY_SUFFIX.get(os.path.splitext(path)[1].lower())
     if kind is None and runtime:
         rt = runtime.lower()
         if rt.startswith("python"):
@@ -30,8 +31,9 @@ def kind_for(path: Path, runtime: str | None = None) -> str | None:
     return kind
 
 
-def scan_source(data: bytes, kind: str) -> CodeFacts:
-    """Read handler source of a known kind. Never raises: problems become ``error``."""
+def scan_source(data: bytes, kind: str, runtime: str | None = None) -> CodeFacts:
+    """Read handler source of a known kind. Never raises: problems become ``error``.
+    ``runtime`` (``python3.13``) only words the error of code newer than this Python."""
     STATS["parsed"] += 1
     if len(data) > MAX_BYTES:
         return CodeFacts(error=too_large(len(data)))
@@ -39,7 +41,7 @@ def scan_source(data: bytes, kind: str) -> CodeFacts:
         if kind == "python":
             from .python import scan_python
 
-            return scan_python(data)
+            return scan_python(data, runtime)
         if kind in ("js", "ts", "tsx"):
             from .javascript import scan_javascript
 
@@ -80,4 +82,4 @@ def scan_file(path: Path, runtime: str | None = None) -> CodeFacts:
     kind, data, failed = read_handler(path, runtime)
     if failed is not None:
         return failed
-    return scan_source(data, kind)
+    return scan_source(data, kind, runtime)

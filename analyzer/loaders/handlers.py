@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts")
-PARALLEL_FROM = 200   # files; below this a process pool costs more than it saves
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sls-audit"
+    from ..code.cache import default_cache_dir as code_cache_dir
+
+    return code_cache_dir()
 
 
 def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None:
@@ -39,11 +39,9 @@ def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None
     from ..code import scan_many
 
     paths = {root / rel: rel for rel in sorted(wanted)}
-    workers = min(2, os.cpu_count() or 1) if len(paths) >= PARALLEL_FROM else 1
-    try:
-        results = scan_many(list(paths), cache_dir, workers=workers)
-    except OSError:  # an unwritable cache folder must not stop the analysis
-        results = scan_many(list(paths), None, workers=workers)
+    workers = min(2, os.cpu_count() or 1)  # scan_many starts a pool only for enough uncached files
+    # cache problems (an unwritable folder) are handled inside: they never stop the analysis
+    results = scan_many(list(paths), cache_dir, workers=workers, use_cache=cache_dir is not None)
     for path, rel in paths.items():
         facts = results.get(path)
         for f in wanted[rel]:
@@ -60,5 +58,6 @@ def _as_dict(rel: str, facts) -> dict:
               "line": c.line, "column": c.column} for c in facts.calls]
     invocations = [{"target": {"kind": i.target.kind, "value": i.target.value}, "style": i.style,
                     "line": i.line, "column": i.column} for i in facts.invocations]
+    dynamic = [{"line": d.line, "reason": d.reason} for d in getattr(facts, "dynamic_sites", [])]
     return {"status": "dynamic" if facts.dynamic else "scanned", "file": rel, "calls": calls,
-            "invocations": invocations}
+            "invocations": invocations, **({"dynamic_sites": dynamic} if dynamic else {})}
