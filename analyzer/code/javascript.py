@@ -16,7 +16,7 @@ from collections import deque
 from . import actions as act
 from .core import (NONE, Client, Collector, Multi, NoneV, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
-from .val import Val, _set
+from .val import BoundFunc, ClassV, Func, Instance, Val, _set
 from .facts import CodeFacts
 
 # --------------------------------------------------------------------------------------------
@@ -69,26 +69,6 @@ class EnvV(Val):
 
 class SdkV(Val):  # the post's `sdk` object: sdk.invoke('service:function', params, cb)
     __slots__ = ()
-
-
-class Func(Val):
-    __slots__ = ('node', 'closure', 'cls')
-    _defaults = {'cls': None}
-    # node: tree-sitter node
-    # closure: Scope
-    # cls: class node for methods
-
-
-class BoundFunc(Val):
-    __slots__ = ('func', 'self_val')
-
-
-class ClassV(Val):
-    __slots__ = ('node',)
-
-
-class Instance(Val):
-    __slots__ = ('cls',)
 
 
 AWS_VALUES = (Client, JsMod, V2Class, V3Export, Command)

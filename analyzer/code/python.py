@@ -12,7 +12,7 @@ from collections import deque
 from . import actions as act
 from .core import (NONE, Client, Collector, Multi, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
-from .val import Val, _set
+from .val import BoundFunc, ClassV, Func, Instance, Val, _set
 from .facts import CodeFacts, DynamicSite
 
 # --------------------------------------------------------------------------------------------
@@ -70,27 +70,6 @@ class Method(Val):
         _set(self, "recv", recv)
         _set(self, "name", name)
     # name: None: computed (getattr with a variable)
-
-
-class Func(Val):
-    __slots__ = ('node', 'closure', 'cls')
-    _defaults = {'cls': None}
-    # node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-    # closure: Scope
-    # cls: ast.ClassDef when a method
-
-
-class BoundFunc(Val):
-    __slots__ = ('func', 'self_val')
-
-
-class ClassV(Val):
-    __slots__ = ('node',)
-
-
-class Instance(Val):
-    __slots__ = ('cls',)
-    # cls: ast.ClassDef
 
 
 AWS_VALUES = (Client, SvcRes, SubRes, Coll, Paginator, Waiter, Session, ResMeta)

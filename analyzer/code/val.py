@@ -70,3 +70,22 @@ class Val:
 
     def __reduce__(self):
         return (type(self), self._key())
+
+
+class Func(Val):
+    """A function or method of the scanned module (node: the parser's node; cls: its class, for methods)."""
+
+    __slots__ = ('node', 'closure', 'cls')
+    _defaults = {'cls': None}
+
+
+class BoundFunc(Val):
+    __slots__ = ('func', 'self_val')
+
+
+class ClassV(Val):
+    __slots__ = ('node',)
+
+
+class Instance(Val):
+    __slots__ = ('cls',)
