@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from . import core, iam
+from . import core, discovery, exposure, iam
 
-BUILTIN_FAMILIES = (core, iam)
+BUILTIN_FAMILIES = (core, iam, exposure, discovery)
 
 
 def builtin_rules() -> list:
