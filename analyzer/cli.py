@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
-    graph.add_argument("--format", "-f", choices=("json", "dot", "mermaid"), default="mermaid")
+    graph.add_argument("--format", "-f", choices=("json", "dot", "mermaid", "order"), default="mermaid",
+                       help="order: the services' deploy order (exit 1 when a cycle prevents one)")
 
     policy = sub.add_parser("policy", help="write each function's minimal IAM policy")
     _common(policy)
@@ -137,6 +138,9 @@ def _analyze(args) -> int:
                         print(f"{d.file}:{max(d.line, 1)}:{max(d.column, 1)}: {d.message}", file=sys.stderr)
                 print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
                 return 2
+            if args.format == "order":
+                text, ordered = graph_formats.to_order(graph)
+                return _emit(text, args.output) or (0 if ordered else 1)
             text = {"json": graph_formats.to_json, "dot": graph_formats.to_dot,
                     "mermaid": graph_formats.to_mermaid}[args.format](graph)
             return _emit(text, args.output)

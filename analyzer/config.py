@@ -30,7 +30,8 @@ SCHEMA = {
         "external": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"services": _STR_LIST, "stacks": _STR_LIST, "arns": _STR_LIST},
+            "properties": {"services": _STR_LIST, "stacks": _STR_LIST, "arns": _STR_LIST,
+                           "parameters": _STR_LIST},
         },
         "public": _STR_LIST,
         "suppress": {

@@ -30,6 +30,7 @@ class Index:
         self.stacks: dict[str, object] = {}               # stack name -> service
         self.compose_services: dict[str, object] = {}     # compose key -> service
         self.services_by_id: dict[str, object] = {s.id: s for s in project.services}
+        self.parameters: dict[str, tuple] = {}              # SSM parameter name -> (service, Resource)
         for svc in project.services:
             self.services_by_name[svc.name].append(svc)
             self.stacks[svc.stack_name] = svc
@@ -42,6 +43,8 @@ class Index:
                 self.fn_by_logical[(svc.id, fn.logical_id)] = fn
             for r in svc.resources:
                 self.resources[(svc.id, r.logical_id)] = r
+                if r.type == "AWS::SSM::Parameter" and isinstance(r.properties.get("Name"), str):
+                    self.parameters.setdefault(r.properties["Name"], (svc, r))
             for o in svc.outputs:
                 self.exports.setdefault(o.id, (svc, o))
         self._names = sorted(self.fn_by_deployed)
@@ -88,6 +91,11 @@ class Index:
         elif isinstance(value, S.CfOutput):
             svc = self.stacks.get(value.stack)
             key = value.output
+        elif isinstance(value, S.SsmRef) and value.path in self.parameters:
+            from ..model import Output
+
+            svc, res = self.parameters[value.path]
+            return svc, Output(f"export:ssm:{value.path}", value.path, res.properties.get("Value"), None, res.loc)
         else:
             return None
         if svc is None:

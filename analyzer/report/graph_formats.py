@@ -109,3 +109,40 @@ def to_dot(graph) -> str:
 
 def _esc(s: str) -> str:
     return str(s).replace("\\", "\\\\").replace('"', "'")
+
+
+def to_order(graph) -> tuple[str, bool]:
+    """Deploy order of the services (dependencies first), in waves that can deploy together;
+    or the cycles that prevent one. Returns (text, has_order)."""
+    deps = nx.DiGraph()
+    for n, d in graph.nodes(data=True):
+        if d.get("kind") == "service":
+            deps.add_node(n, name=d.get("name", n))
+    reasons = {}
+    for u, v, d in graph.edges(data=True):
+        if d.get("kind") == "depends_on" and u in deps and v in deps:
+            deps.add_edge(v, u)  # v must deploy before u
+            reasons[(u, v)] = d.get("reason", "")
+
+    def name(n: str) -> str:
+        return deps.nodes[n].get("name", n)
+
+    cycles = [sorted(c) for c in nx.strongly_connected_components(deps) if len(c) > 1]
+    if cycles:
+        lines = ["no deploy order: services depend on each other in a cycle"]
+        for comp in sorted(cycles):
+            members = set(comp)
+            lines.append("  cycle: " + ", ".join(name(n) for n in comp))
+            for u, v in sorted(reasons):
+                if u in members and v in members:
+                    lines.append(f"    {name(u)} depends on {name(v)} ({reasons[(u, v)]})")
+        return "\n".join(lines) + "\n", False
+    lines = []
+    for i, wave in enumerate(nx.topological_generations(deps), 1):
+        members = sorted(wave, key=name)
+        lines.append(f"{i}. " + ", ".join(name(n) for n in members))
+        for n in members:
+            for u, v in sorted(reasons):
+                if u == n:
+                    lines.append(f"     {name(u)} after {name(v)} ({reasons[(u, v)]})")
+    return "\n".join(lines) + "\n", True
