@@ -75,7 +75,7 @@ def to_mermaid(graph) -> str:
     arrows = {"calls": "-->", "subscribes": "-.->", "triggers": "-->", "depends_on": "==>"}
     for u, v, kind, label in edges:
         text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(),
-                "triggers": label, "depends_on": "depends on"}[kind]
+                "triggers": label, "depends_on": f"depends on ({label})" if label else "depends on"}[kind]
         lines.append(f"  {_ident(u, ids)} {arrows[kind]}|{_esc(text)}| {_ident(v, ids)}")
     return "\n".join(lines) + "\n"
 
@@ -97,7 +97,7 @@ def to_dot(graph) -> str:
     styles = {"calls": "", "subscribes": ", style=dashed", "triggers": ", color=gray", "depends_on": ", style=bold"}
     for u, v, kind, label in edges:
         text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(), "triggers": label,
-                "depends_on": "depends on"}[kind]
+                "depends_on": f"depends on ({label})" if label else "depends on"}[kind]
         if u not in ids and graph.nodes[u].get("kind") == "service":
             lines.append(f'  {_ident(u, ids)} [label="{_esc(graph.nodes[u].get("name", u))}", shape=folder];')
         if v not in ids and graph.nodes[v].get("kind") == "service":
