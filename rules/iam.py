@@ -7,7 +7,6 @@ itself count for the effective policy but are never reported.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import json
 
 from analyzer.findings import Hit
@@ -46,7 +45,9 @@ def _who(g, node: str) -> str:
 
 
 def _matches(pattern: str, action: str) -> bool:
-    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+    from analyzer.iam.effective import action_matches
+
+    return action_matches(pattern, action)
 
 
 class WildcardAction(Rule):
@@ -221,6 +222,14 @@ _ESCALATIONS = (
 )
 
 
+_ESCALATION_SERVICES = {a.split(":")[0] for a, _, _ in _ESCALATIONS}
+
+
+def _may_escalate(pattern: str) -> bool:
+    prefix = pattern.strip().split(":", 1)[0].lower()
+    return prefix in _ESCALATION_SERVICES or "*" in prefix or "?" in prefix
+
+
 class PrivilegeEscalation(Rule):
     id = "SLS204"
     name = "privilege-escalation"
@@ -256,6 +265,8 @@ These permissions are administrator access with one extra step: whoever controls
 
     def check(self, graph, context):
         for node, d in _reported_statements(graph, policy="identity"):
+            if not any(_may_escalate(p) for p in d.get("actions", [])):
+                continue
             on_all = "*" in [r.strip() for r in d.get("resources", [])]
             paths = []
             for action, needs_all, path in _ESCALATIONS:
@@ -535,9 +546,9 @@ provider:
                 continue
             if not any(not graph.nodes[s].get("framework") for s in Q.statements_of_role(graph, role)):
                 continue
-            pols = [context.minimal.of(f) for f in fns]
-            if not all(p.known for p in pols):
+            if not all(context.minimal.knowable(f) for f in fns):
                 continue
+            pols = [context.minimal.of(f) for f in fns]
             needs = {f: _need_set(p) for f, p in zip(fns, pols)}
             if len({frozenset(v) for v in needs.values()}) < 2:
                 continue
@@ -588,9 +599,9 @@ accumulate as code changes and nobody dares to remove them without a list like t
             fns = Q.functions_of_role(graph, role)
             if not fns or rd.get("opaque"):
                 continue
-            pols = [context.minimal.of(f) for f in fns]
-            if not all(p.known for p in pols):
+            if not all(context.minimal.knowable(f) for f in fns):
                 continue
+            pols = [context.minimal.of(f) for f in fns]
             needed = set().union(*(_need_set(p) for p in pols))
             for st in Q.statements_of_role(graph, role):
                 d = graph.nodes[st]
@@ -665,9 +676,9 @@ provider:
         from analyzer.iam.effective import effective_policy
 
         for fn, d in Q.nodes_of_kind(graph, "function"):
-            pol = context.minimal.of(fn)
-            if not pol.known:
+            if not context.minimal.knowable(fn):
                 continue
+            pol = context.minimal.of(fn)
             eff = effective_policy(graph, fn)
             if eff.opaque or eff.role is None:
                 continue

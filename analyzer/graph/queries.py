@@ -1,6 +1,8 @@
 """Reusable questions rules ask of the graph (who assumes a role, what a function is granted)."""
 from __future__ import annotations
 
+import weakref
+
 
 def out_by_kind(g, node: str, kind: str) -> list[str]:
     return sorted({v for _, v, d in g.out_edges(node, data=True) if d["kind"] == kind})
@@ -37,9 +39,24 @@ def statements_of_role(g, role: str) -> list[str]:
     return out_by_kind(g, role, "has")
 
 
+_BY_KIND: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def nodes_of_kind(g, kind: str):
-    """(id, attributes) of every node of a kind, in id order (stable output)."""
-    return sorted(((n, d) for n, d in g.nodes(data=True) if d.get("kind") == kind), key=lambda t: t[0])
+    """(id, attributes) of every node of a kind, in id order (stable output).
+
+    Grouped once per graph (graphs do not change once built): every rule asks this.
+    """
+    groups = _BY_KIND.get(g)
+    if groups is None or groups[0] != g.number_of_nodes():
+        by: dict[str, list] = {}
+        for n, d in g.nodes(data=True):
+            by.setdefault(d.get("kind"), []).append((n, d))
+        for items in by.values():
+            items.sort(key=lambda t: t[0])
+        groups = (g.number_of_nodes(), by)
+        _BY_KIND[g] = groups
+    return list(groups[1].get(kind, ()))
 
 
 def function_names(g, fns: list[str]) -> str:

@@ -76,6 +76,10 @@ class MinimalPolicies:
             self._catalog = catalog()
         return self._catalog
 
+    def knowable(self, fn: str) -> bool:
+        """Cheap: whether `of(fn)` will be complete (its handler code was fully read)."""
+        return (self.g.nodes[fn].get("code") or {}).get("status") == "scanned"
+
     def of(self, fn: str) -> MinimalPolicy:
         if fn not in self._cache:
             self._cache[fn] = self._compute(fn)
