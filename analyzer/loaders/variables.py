@@ -631,8 +631,14 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _set_source(doc, src: str) -> None:
-    """Mark the root of an included document with its file, for locations."""
-    try:
-        doc.source = src  # type: ignore[attr-defined]
-    except AttributeError:
-        pass
+    """Mark every mapping and list of an included document with its file, so whatever part
+    of it lands in the service (`functions: ${file(./fns.yml):functions}`) locates correctly."""
+    stack = [doc]
+    seen: set[int] = set()
+    while stack:
+        c = stack.pop()
+        if id(c) in seen or not isinstance(c, (MDict, MList)):
+            continue
+        seen.add(id(c))
+        c.source = src  # type: ignore[attr-defined]
+        stack.extend(v for v in (c.values() if isinstance(c, MDict) else c) if isinstance(v, (MDict, MList)))
