@@ -44,20 +44,47 @@ def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None
     results = scan_many(list(paths), cache_dir, workers=workers, use_cache=cache_dir is not None)
     for path, rel in paths.items():
         facts = results.get(path)
-        for f in wanted[rel]:
-            f.code = _as_dict(rel, facts)
+        users = wanted[rel]
+        ranges = _export_ranges(path) if len(users) > 1 else {}
+        for f in users:
+            f.code = _as_dict(rel, facts, ranges, _export_name(f.handler), ranges.values())
 
 
-def _as_dict(rel: str, facts) -> dict:
+def _export_ranges(path: Path) -> dict:
+    from ..code.exports import export_ranges
+
+    try:
+        return export_ranges(path)
+    except Exception:  # noqa: BLE001 - without ranges every call counts for every function
+        return {}
+
+
+def _export_name(handler: str | None) -> str:
+    return handler.rsplit(".", 1)[-1] if handler and "." in handler else ""
+
+
+def _mine(line: int, ranges: dict, name: str, all_ranges) -> bool:
+    """A call inside this function's export is its own; inside another export, not; elsewhere
+    (module level, shared helpers) it may serve any function of the file."""
+    own = ranges.get(name)
+    if own is not None and own[0] <= line <= own[1]:
+        return True
+    return not any(start <= line <= end for start, end in all_ranges)
+
+
+def _as_dict(rel: str, facts, ranges=None, name: str = "", all_ranges=()) -> dict:
     if facts is None:
         return {"status": "error", "file": rel, "error": "not scanned"}
     if facts.error:
         return {"status": "error", "file": rel, "error": facts.error}
+    all_ranges = list(all_ranges)
+    keep = (lambda line: _mine(line, ranges, name, all_ranges)) if ranges and name in ranges else (lambda line: True)
     calls = [{"service": c.service, "operation": c.operation, "actions": list(c.actions),
               "resource": {"kind": c.resource.kind, "value": c.resource.value} if c.resource else None,
-              "line": c.line, "column": c.column} for c in facts.calls]
+              "line": c.line, "column": c.column} for c in facts.calls if keep(c.line)]
     invocations = [{"target": {"kind": i.target.kind, "value": i.target.value}, "style": i.style,
-                    "line": i.line, "column": i.column} for i in facts.invocations]
-    dynamic = [{"line": d.line, "reason": d.reason} for d in getattr(facts, "dynamic_sites", [])]
-    return {"status": "dynamic" if facts.dynamic else "scanned", "file": rel, "calls": calls,
+                    "line": i.line, "column": i.column} for i in facts.invocations if keep(i.line)]
+    dynamic = [{"line": d.line, "reason": d.reason} for d in getattr(facts, "dynamic_sites", []) if keep(d.line)]
+    is_dynamic = facts.dynamic and (bool(dynamic) or not getattr(facts, "dynamic_sites", None))
+    return {"status": "dynamic" if is_dynamic else "scanned", "file": rel, "calls": calls,
             "invocations": invocations, **({"dynamic_sites": dynamic} if dynamic else {})}
