@@ -374,6 +374,7 @@ class ServiceBuilder:
                 value = body.get("Value") if isinstance(body, MDict) else body
                 export = body.get("Export") if isinstance(body, MDict) else None
                 ename = export.get("Name") if isinstance(export, MDict) else None
+                ename = _export_name(ename, svc)
                 oid = f"export:{S.text_of(ename)}" if ename is not None else f"export:{svc.stack_name}.{key}"
                 svc.outputs.append(Output(id=oid, key=str(key), value=value, export_name=ename,
                                           loc=self.loc(opath, outputs, key)))
@@ -486,6 +487,17 @@ def _destination_actions(target) -> tuple:
     if ":events:" in text:
         return ("events:PutEvents",)
     return ("lambda:InvokeFunction",)
+
+
+def _export_name(name, svc):
+    """`!Sub '${AWS::StackName}-TopicArn'`, the usual way to name an export, as its text."""
+    if isinstance(name, MDict) and isinstance(name.get("Fn::Sub"), str):
+        text = name["Fn::Sub"]
+        for var, value in (("AWS::StackName", svc.stack_name), ("AWS::Region", svc.region),
+                           ("AWS::AccountId", S.ACCOUNT_TOKEN), ("AWS::Partition", "aws")):
+            text = text.replace("${" + var + "}", value)
+        return text if "${" not in text else name
+    return name
 
 
 def _logical_of(value) -> str | None:
