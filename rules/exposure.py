@@ -232,9 +232,7 @@ functions:
 
     def check(self, graph, context):
         websockets: dict = {}
-        for src, fn, d in sorted(graph.edges(data=True), key=_edge_order):
-            if d.get("kind") != "triggers" or d.get("event") not in API_EVENTS:
-                continue
+        for src, fn, d in _triggers(graph, lambda event: event in API_EVENTS):
             sid, svc = _service_of(graph, context, fn)
             if _provider_of(graph, sid) != "aws":
                 continue  # SLS501-SLS503
@@ -297,6 +295,12 @@ functions:
                   nodes=(fn,), fix="add an authorizer, or list the endpoint under `public:` in .sls-audit.yml")
 
 
+def _triggers(graph, wanted):
+    """`triggers` edges whose event is wanted, in source order (filtered before sorting)."""
+    edges = [e for e in graph.edges(data=True) if e[2].get("kind") == "triggers" and wanted(e[2].get("event"))]
+    return sorted(edges, key=_edge_order)
+
+
 def _edge_order(e):
     loc = e[2].get("loc")
     return (getattr(loc, "file", ""), getattr(loc, "line", 0), getattr(loc, "column", 0), e[0], e[1])
@@ -339,9 +343,7 @@ functions:
     )
 
     def check(self, graph, context):
-        for src, fn, d in sorted(graph.edges(data=True), key=_edge_order):
-            if d.get("kind") != "triggers" or d.get("event") != "url":
-                continue
+        for src, fn, d in _triggers(graph, lambda event: event == "url"):
             sid, _ = _service_of(graph, context, fn)
             if _provider_of(graph, sid) != "aws":
                 continue
