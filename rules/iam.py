@@ -690,7 +690,7 @@ provider:
                 if missing:
                     from analyzer.iam.resources import display
 
-                    where = ", ".join(display(k) for k in need.keys)
+                    where = ", ".join("any resource" if k == "*" else display(k) for k in need.keys)
                     yield Hit(f"{d['name']} calls {need.evidence.split(' in ')[0]}, but its role does not "
                               f"allow {', '.join(missing)} on {where}", loc=need.loc,
                               names=(d.get("service"), d.get("name"), tuple(missing), need.keys),
