@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from . import core, discovery, exposure, iam
+from . import communication, core, discovery, exposure, iam
 
-BUILTIN_FAMILIES = (core, iam, exposure, discovery)
+BUILTIN_FAMILIES = (core, communication, iam, exposure, discovery)
 
 
 def builtin_rules() -> list:

@@ -1,7 +1,11 @@
 """Declared `calling` lists and lifecycle subscriptions -> `calls` and `subscribes` edges."""
 from __future__ import annotations
 
+import re
+
 from ..loaders import symbols as S
+
+_CALL_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*:)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
 from ..loaders.yamlmarks import MDict
 
 
@@ -20,7 +24,7 @@ def add(g, project, index) -> None:
     for svc in project.services:
         for fn in svc.functions:
             for entry, loc in fn.calling:
-                if not isinstance(entry, str):
+                if not isinstance(entry, str) or not _CALL_NAME.match(entry.strip()):
                     continue  # shape errors are SLS003's
                 target, service, name = resolve_target(index, svc, entry.strip())
                 if target is not None:

@@ -1,0 +1,367 @@
+"""The communication family: who may call and subscribe to whom (SLS003, SLS102-SLS104, SLS106).
+
+Closed by default (DESIGN §1.1): a function calls only what its `calling` list
+names and subscribes only to functions of other services marked `subscribable`.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+
+from analyzer.findings import Hit
+from analyzer.graph import queries as Q
+from analyzer.loaders.yamlmarks import MDict, MList
+from analyzer.model import Loc
+
+from .base import Rule
+
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+CALLING_SCHEMA = {"type": "array", "items": {"type": "string", "pattern": f"^({_NAME}:)?{_NAME}$"}}
+SUBSCRIBABLE_SCHEMA = {"type": "boolean"}
+FUNCTION_EVENT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": f"^{_NAME}$"},
+        "service": {"type": "string", "pattern": f"^{_NAME}$"},
+        "type": {"enum": ["start", "success", "failed"]},
+    },
+}
+_QUOTES = "\u201c\u201d\u2018\u2019"
+
+
+class InvalidExtension(Rule):
+    id = "SLS003"
+    name = "invalid-extension"
+    severity = "error"
+    summary = "A malformed `calling`, `subscribable` or `function` event."
+    tags = ("communication",)
+    what = """
+The service-communication keys checked against their JSON Schema: `calling` must be a list of
+`"service:function"` or same-service `"function"` names, `subscribable` a boolean, and a
+`function` event a mapping with `name`, an optional `service` and an optional `type` of `start`,
+`success` or `failed`. Each violation is reported at its exact line; a name written with curly
+quotes (copied from a blog post or a word processor) gets a hint.
+"""
+    why = """
+A malformed entry is silently ignored by every tool that reads the keys, so the call or the
+subscription you meant to declare does not exist: the function is closed off, or worse, the
+check that should catch an undeclared call sees nothing to compare with.
+"""
+    example = """
+functions:
+  hello:
+    calling:
+      - “otherService:someFunction”
+    subscribable: "yes"
+"""
+    instead = """
+functions:
+  hello:
+    calling:
+      - "otherService:someFunction"
+    subscribable: true
+"""
+    references = ("https://json-schema.org/understanding-json-schema/",)
+
+    def check(self, graph, context):
+        import jsonschema
+
+        validators = {key: jsonschema.Draft202012Validator(schema) for key, schema in (
+            ("calling", CALLING_SCHEMA), ("subscribable", SUBSCRIBABLE_SCHEMA), ("function", FUNCTION_EVENT_SCHEMA))}
+        for fn_id, d in Q.nodes_of_kind(graph, "function"):
+            fn = context.index.functions.get(fn_id)
+            cfg = fn.config if fn is not None else None
+            if not isinstance(cfg, MDict):
+                continue
+            svc = context.index.services_by_id.get(fn.service)
+            base = f"functions.{fn.name}"
+            checks = [(key, cfg, key, cfg.get(key)) for key in ("calling", "subscribable") if key in cfg]
+            events = cfg.get("events")
+            if isinstance(events, MList):
+                for i, ev in enumerate(events):
+                    if isinstance(ev, MDict) and "function" in ev:
+                        checks.append(("function", ev, "function", ev["function"]))
+            for schema_key, container, key, value in checks:
+                for err in sorted(validators[schema_key].iter_errors(_plain(value)), key=lambda e: list(e.path)):
+                    path = list(err.absolute_path)
+                    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+                        path += sorted(set(err.instance) - set(err.schema.get("properties", {})))[:1]
+                    where, holder, hkey = _locate(container, key, path)
+                    loc = _loc(svc, holder, hkey, f"{base}.{key}" + "".join(
+                        f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path))
+                    bad = err.instance
+                    hint = ""
+                    if isinstance(bad, str) and any(q in bad for q in _QUOTES):
+                        hint = " (curly quotes: write straight quotes \"...\")"
+                    yield Hit(f"{fn.name}: `{key}` {_message(err)}{hint}", loc=loc,
+                              names=(svc.name if svc else "", fn.name, key, str(bad)), nodes=(fn_id,))
+
+
+def _message(err) -> str:
+    if err.validator == "pattern":
+        return f"entry {err.instance!r} is not a `service:function` or `function` name"
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return f"has unknown key {', '.join(extra)} (allowed: name, service, type)"
+    if err.validator == "enum":
+        return f"type {err.instance!r} must be one of start, success, failed"
+    if err.validator == "required":
+        return "needs a `name`"
+    if err.validator == "type":
+        return f"must be {err.validator_value if isinstance(err.validator_value, str) else err.validator_value[0]}, " \
+               f"not {type(err.instance).__name__}"
+    return err.message
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _locate(container, key, path):
+    """The deepest (container, key) along a jsonschema error path, for its span."""
+    holder, hkey = container, key
+    cur = container.get(key) if isinstance(container, MDict) else None
+    for part in path:
+        if isinstance(cur, MDict) and part in cur:
+            holder, hkey, cur = cur, part, cur[part]
+        elif isinstance(cur, MList) and isinstance(part, int) and part < len(cur):
+            holder, hkey, cur = cur, part, cur[part]
+        else:
+            break
+    return cur, holder, hkey
+
+
+def _loc(svc, holder, key, key_path: str) -> Loc:
+    file = getattr(holder, "source", None) or (svc.file if svc else "")
+    if isinstance(holder, MDict):
+        k = holder.kspans.get(key, holder.span)
+        v = holder.vspans.get(key, k)
+        return Loc(file, k[0], k[1], v[2], v[3], key_path)
+    if isinstance(holder, MList) and isinstance(key, int) and key < len(holder.ispans):
+        s = holder.ispans[key]
+        return Loc(file, s[0], s[1], s[2], s[3], key_path)
+    s = getattr(holder, "span", (1, 1, 1, 1))
+    return Loc(file, s[0], s[1], s[2], s[3], key_path)
+
+
+def _external(context, service: str) -> bool:
+    return any(fnmatch.fnmatchcase(service, p) for p in (context.config.external or {}).get("services", []))
+
+
+class UnknownCallTarget(Rule):
+    id = "SLS102"
+    name = "unknown-call-target"
+    severity = "error"
+    summary = "`calling` or a function event names a service or function that does not exist."
+    tags = ("communication",)
+    what = """
+A `calling` entry or a `function` event that names a service or function no `serverless.yml` of
+the repository defines, and that `external: services:` in the configuration does not list as
+living elsewhere. The message suggests the closest existing name.
+"""
+    why = """
+The call or subscription can never work: the name is a typo, the target was renamed or removed,
+or it lives in another repository and should be declared as external so reviewers know.
+"""
+    example = """
+functions:
+  charge:
+    calling:
+      - "users:getUsr"
+"""
+    instead = """
+functions:
+  charge:
+    calling:
+      - "users:getUser"
+# or, for a service deployed from another repository, in .sls-audit.yml:
+# external:
+#   services: [users]
+"""
+
+    def check(self, graph, context):
+        known = sorted(f"{d.get('service')}:{d.get('name')}" for _, d in Q.nodes_of_kind(graph, "function"))
+        services = {d.get("name") for _, d in Q.nodes_of_kind(graph, "service")}
+        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1], e[2]["kind"])):
+            if d["kind"] not in ("calls", "subscribes") or not v.startswith("ext:function:"):
+                continue
+            if d["kind"] == "calls" and not d.get("declared"):
+                continue
+            service, function = graph.nodes[v].get("service"), graph.nodes[v].get("function")
+            if _external(context, service):
+                continue
+            what = "calling" if d["kind"] == "calls" else "subscribes to"
+            if service not in services:
+                problem = f"service {service} does not exist in this repository"
+            else:
+                problem = f"service {service} has no function {function}"
+            close = difflib.get_close_matches(f"{service}:{function}", known, n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            yield Hit(f"{graph.nodes[u]['name']} {what} {service}:{function}, but {problem}{hint}",
+                      loc=d.get("loc"), names=(graph.nodes[u].get("service"), graph.nodes[u].get("name"),
+                                               d["kind"], f"{service}:{function}"), nodes=(u,),
+                      fix=f"use {close[0]}" if close else "declare the service under `external: services:`")
+
+
+class NotSubscribable(Rule):
+    id = "SLS103"
+    name = "not-subscribable"
+    severity = "error"
+    summary = "A subscription to another service's function that is not `subscribable`."
+    tags = ("communication",)
+    what = """
+A `function` event subscribing to a function of another service that does not set
+`subscribable: true`. Subscriptions within one service need no opt-in.
+"""
+    why = """
+Closed by default: a service decides which of its functions' lifecycle events others may depend
+on. Without the opt-in, the publisher can change or remove the function without knowing that
+another team's service breaks.
+"""
+    example = """
+# users/serverless.yml
+functions:
+  createUser:
+    handler: src/create.handler
+# notifications/serverless.yml
+functions:
+  welcome:
+    events:
+      - function: {name: createUser, service: users, type: success}
+"""
+    instead = """
+# users/serverless.yml
+functions:
+  createUser:
+    handler: src/create.handler
+    subscribable: true
+"""
+
+    def check(self, graph, context):
+        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+            if d["kind"] != "subscribes" or graph.nodes[v].get("kind") != "function":
+                continue
+            su, sv = graph.nodes[u].get("service"), graph.nodes[v].get("service")
+            if su == sv or graph.nodes[v].get("subscribable"):
+                continue
+            yield Hit(f"{graph.nodes[u]['name']} subscribes to {sv}:{graph.nodes[v]['name']}, which is not "
+                      "`subscribable`", loc=d.get("loc"), names=(su, graph.nodes[u]["name"], f"{sv}:{graph.nodes[v]['name']}"),
+                      nodes=(u, v), related=((v, f"{sv}:{graph.nodes[v]['name']} is defined here"),),
+                      fix=f"set `subscribable: true` on {sv}:{graph.nodes[v]['name']}, if its owners agree")
+
+
+class InvalidSubscription(Rule):
+    id = "SLS104"
+    name = "invalid-subscription"
+    severity = "error"
+    summary = "A function subscribing to its own lifecycle, or the same subscription twice."
+    tags = ("communication",)
+    what = """
+A `function` event naming the function itself (its own start, success or failure would invoke it
+again), or two `function` events of one function with the same target and type.
+"""
+    why = """
+A self-subscription is an invocation loop; a duplicate subscription invokes the function twice
+for every event, doubling side effects such as e-mails and charges.
+"""
+    example = """
+functions:
+  audit:
+    events:
+      - function: {name: audit, type: failed}
+      - function: {name: charge, type: start}
+      - function: {name: charge, type: start}
+"""
+    instead = """
+functions:
+  audit:
+    events:
+      - function: {name: charge, type: start}
+"""
+
+    def check(self, graph, context):
+        for fn, d in Q.nodes_of_kind(graph, "function"):
+            seen: dict = {}
+            for _, v, e in sorted(graph.out_edges(fn, data=True),
+                                  key=lambda t: (t[2]["loc"].line if t[2].get("loc") else 0)):
+                if e["kind"] != "subscribes":
+                    continue
+                if v == fn:
+                    yield Hit(f"{d['name']} subscribes to its own lifecycle ({e.get('type') or 'any'} events): "
+                              "an invocation loop", loc=e.get("loc"), names=(d.get("service"), d["name"], "self"),
+                              nodes=(fn,), fix="remove the subscription")
+                    continue
+                key = (v, e.get("type"))
+                if key in seen:
+                    target = v.split(":", 1)[-1]
+                    yield Hit(f"{d['name']} subscribes to {target} ({e.get('type') or 'any'}) twice",
+                              loc=e.get("loc"), names=(d.get("service"), d["name"], v, e.get("type")),
+                              nodes=(fn, v), related=((seen[key], "first subscription"),),
+                              fix="remove the duplicate")
+                else:
+                    seen[key] = e.get("loc")
+
+
+class UngrantedCall(Rule):
+    id = "SLS106"
+    name = "ungranted-call"
+    severity = "warning"
+    summary = "A declared call that the caller's role cannot make: it fails at run time."
+    tags = ("communication", "iam")
+    what = """
+A `calling` entry naming a function of the repository that the caller's effective policy does not
+allow it to invoke (`lambda:InvokeFunction` on the target's ARN; conditional grants do not count
+here). Silent for opaque roles.
+"""
+    why = """
+The declaration says the call is intended, but the first real invocation fails with
+AccessDenied. `sls-audit policy` writes the statement the caller needs.
+"""
+    example = """
+functions:
+  charge:
+    calling: ["users:getUser"]
+# and no statement allows lambda:InvokeFunction on users-dev-getUser
+"""
+    instead = """
+provider:
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: lambda:InvokeFunction
+          Resource:
+            - !ImportValue users-${sls:stage}-GetUserFunctionArn
+"""
+
+    def check(self, graph, context):
+        from analyzer.iam.effective import effective_policy
+
+        policies: dict = {}
+        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+            if d["kind"] != "calls" or not d.get("declared") or graph.nodes[v].get("kind") != "function":
+                continue
+            if u not in policies:
+                policies[u] = effective_policy(graph, u)
+            pol = policies[u]
+            if pol.opaque or pol.role is None:
+                continue
+            arn = graph.nodes[v]["arn"]
+            if pol.allows("lambda:InvokeFunction", arn, count_conditional=False):
+                continue
+            target = f"{graph.nodes[v]['service']}:{graph.nodes[v]['name']}"
+            yield Hit(f"{graph.nodes[u]['name']} declares a call to {target}, but its role does not allow "
+                      f"lambda:InvokeFunction on it", loc=d.get("loc"),
+                      names=(graph.nodes[u].get("service"), graph.nodes[u]["name"], target), nodes=(u, v),
+                      fix="add the statement `sls-audit policy` proposes")
+
+
+RULES = [InvalidExtension, UnknownCallTarget, NotSubscribable, InvalidSubscription, UngrantedCall]
