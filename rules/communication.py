@@ -193,7 +193,7 @@ functions:
         for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1], e[2]["kind"])):
             if d["kind"] not in ("calls", "subscribes") or not v.startswith("ext:function:"):
                 continue
-            if d["kind"] == "calls" and not d.get("declared"):
+            if d["kind"] == "calls" and d.get("evidence") != "calling":
                 continue
             service, function = graph.nodes[v].get("service"), graph.nodes[v].get("function")
             if _external(context, service):
@@ -347,7 +347,7 @@ provider:
 
         policies: dict = {}
         for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
-            if d["kind"] != "calls" or not d.get("declared") or graph.nodes[v].get("kind") != "function":
+            if d["kind"] != "calls" or d.get("evidence") != "calling" or graph.nodes[v].get("kind") != "function":
                 continue
             if u not in policies:
                 policies[u] = effective_policy(graph, u)
@@ -364,4 +364,86 @@ provider:
                       fix="add the statement `sls-audit policy` proposes")
 
 
-RULES = [InvalidExtension, UnknownCallTarget, NotSubscribable, InvalidSubscription, UngrantedCall]
+class UndeclaredCall(Rule):
+    id = "SLS101"
+    name = "undeclared-call"
+    severity = "error"
+    summary = "A function can or does invoke a function its `calling` list does not name."
+    tags = ("communication", "security")
+    what = """
+A function whose role allows `lambda:InvokeFunction`, `lambda:InvokeAsync` or
+`lambda:InvokeFunctionUrl` on another function (wildcards included: `Resource: "*"` reaches every
+function), whose handler code invokes one (boto3, AWS SDK v2/v3, `sdk.invoke`), or whose
+destinations name one, when its `calling` list does not name that function. One finding per
+caller and evidence site, listing every undeclared target it reaches: at the IAM statement for
+IAM evidence, at the `calling` list (or the function) for code and destinations, with the
+evidence as related locations.
+"""
+    why = """
+Closed by default: the `calling` list is the reviewed contract of who talks to whom. A grant or a
+call outside it is an unreviewed dependency, and for IAM evidence an open door: any code running
+as the caller can invoke those functions.
+"""
+    example = """
+functions:
+  charge:
+    calling: ["users:getUser"]
+provider:
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: lambda:InvokeFunction
+          Resource: arn:aws:lambda:*:*:function:users-${sls:stage}-*   # also reaches users:deleteUser
+"""
+    instead = """
+        - Effect: Allow
+          Action: lambda:InvokeFunction
+          Resource: !ImportValue users-${sls:stage}-GetUserFunctionArn
+"""
+
+    def check(self, graph, context):
+        for fn, d in Q.nodes_of_kind(graph, "function"):
+            sites: dict = {}
+            for _, v, e in graph.out_edges(fn, data=True):
+                if e["kind"] != "calls" or e.get("declared") or e.get("evidence") in (None, "calling"):
+                    continue
+                site = (e["evidence"], e.get("stmt") or e.get("site") or "")
+                sites.setdefault(site, [e.get("loc"), set()])[1].add(v)
+            for (evidence, where), (loc, targets) in sorted(sites.items()):
+                names = sorted(_target_name(graph, t) for t in targets)
+                listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                caller = d["name"]
+                if evidence == "iam":
+                    what = ("every function (`Resource: \"*\"`)" if "ext:*" in targets else listed)
+                    yield Hit(f"{caller}'s role can invoke {what}, which its `calling` list does not name",
+                              node=where, names=(d.get("service"), caller, "iam", tuple(names)),
+                              related=((fn, f"function {caller}"),), nodes=(fn, *sorted(targets)),
+                              fix="name the targets in `calling`, or narrow the statement to the declared targets")
+                else:
+                    via = f"handler code invokes {listed} ({where})" if evidence == "code" else f"{where} names {listed}"
+                    yield Hit(f"{caller}'s {via}, which its `calling` list does not name",
+                              loc=_calling_loc(graph, context, fn), names=(d.get("service"), caller, evidence, tuple(names)),
+                              related=((loc, f"{evidence} evidence ({where})"),) if loc is not None else (),
+                              nodes=(fn, *sorted(targets)), fix=f"add {names[0]} to `calling`")
+
+
+def _target_name(graph, node: str) -> str:
+    d = graph.nodes[node]
+    if d.get("kind") == "function":
+        return f"{d.get('service')}:{d.get('name')}"
+    return node.split(":", 1)[-1]
+
+
+def _calling_loc(graph, context, fn_id):
+    """The `calling` key of the function (where a fix goes), or the function's own key."""
+    fn = context.index.functions.get(fn_id)
+    svc = context.index.services_by_id.get(fn.service) if fn else None
+    cfg = fn.config if fn is not None else None
+    if isinstance(cfg, MDict) and "calling" in cfg:
+        return _loc(svc, cfg, "calling", f"functions.{fn.name}.calling")
+    return graph.nodes[fn_id].get("loc")
+
+
+RULES = [InvalidExtension, UndeclaredCall, UnknownCallTarget, NotSubscribable, InvalidSubscription,
+         UngrantedCall]
