@@ -190,8 +190,8 @@ functions:
     def check(self, graph, context):
         known = sorted(f"{d.get('service')}:{d.get('name')}" for _, d in Q.nodes_of_kind(graph, "function"))
         services = {d.get("name") for _, d in Q.nodes_of_kind(graph, "service")}
-        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1], e[2]["kind"])):
-            if d["kind"] not in ("calls", "subscribes") or not v.startswith("ext:function:"):
+        for u, v, d in Q.edges_of_kind(graph, "calls") + Q.edges_of_kind(graph, "subscribes"):
+            if not v.startswith("ext:function:"):
                 continue
             if d["kind"] == "calls" and d.get("evidence") != "calling":
                 continue
@@ -246,8 +246,8 @@ functions:
 """
 
     def check(self, graph, context):
-        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
-            if d["kind"] != "subscribes" or graph.nodes[v].get("kind") != "function":
+        for u, v, d in Q.edges_of_kind(graph, "subscribes"):
+            if graph.nodes[v].get("kind") != "function":
                 continue
             su, sv = graph.nodes[u].get("service"), graph.nodes[v].get("service")
             if su == sv or graph.nodes[v].get("subscribable"):
@@ -346,8 +346,8 @@ provider:
         from analyzer.iam.effective import effective_policy
 
         policies: dict = {}
-        for u, v, d in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
-            if d["kind"] != "calls" or d.get("evidence") != "calling" or graph.nodes[v].get("kind") != "function":
+        for u, v, d in Q.edges_of_kind(graph, "calls"):
+            if d.get("evidence") != "calling" or graph.nodes[v].get("kind") != "function":
                 continue
             if u not in policies:
                 policies[u] = effective_policy(graph, u)

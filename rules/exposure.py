@@ -297,7 +297,9 @@ functions:
 
 def _triggers(graph, wanted):
     """`triggers` edges whose event is wanted, in source order (filtered before sorting)."""
-    edges = [e for e in graph.edges(data=True) if e[2].get("kind") == "triggers" and wanted(e[2].get("event"))]
+    from analyzer.graph.queries import edges_of_kind
+
+    edges = [e for e in edges_of_kind(graph, "triggers") if wanted(e[2].get("event"))]
     return sorted(edges, key=_edge_order)
 
 

@@ -58,10 +58,11 @@ def add(g, project, index) -> None:
                 add_edge(g, fn.id, dst, "subscribes", ev.loc, type=S.text_of(etype) if etype else None)
 
     roles = {r.id: r for svc in project.services for r in svc.roles}
+    reach_cache: dict = {}
     for svc in project.services:
         for fn in svc.functions:
             declared = _declared(index, svc, fn)
-            _iam_evidence(g, index, fn, roles.get(fn.role), declared, add_edge, add_external)
+            _iam_evidence(g, index, fn, roles.get(fn.role), declared, add_edge, add_external, reach_cache)
             _code_evidence(g, index, svc, fn, declared, add_edge)
             for kind, target in sorted(fn.destinations.items()):
                 for t in _targets_of_value(index, svc, fn, target):
@@ -79,31 +80,42 @@ def _declared(index, svc, fn) -> set[str]:
     return out
 
 
-def _iam_evidence(g, index, fn, role, declared, add_edge, add_external) -> None:
+def _iam_evidence(g, index, fn, role, declared, add_edge, add_external, cache: dict) -> None:
     """The caller's role allows invoking these functions (conditional grants included)."""
-    from ..iam.effective import action_matches
-    from ..iam.resources import resource_key
-
     if role is None or role.opaque:
         return
     svc = index.services_by_id.get(fn.service)
     for st in role.statements:
         if st.effect != "Allow" or st.framework or not st.actions:
             continue
-        if not any(action_matches(p, a) for p in st.actions for a in _INVOKE):
+        if st.id not in cache:  # a statement reaches the same targets for every function of the role
+            cache[st.id] = _reached(index, svc, st)
+        everything, reached = cache[st.id]
+        if everything is None:
             continue
-        reached: dict[str, object] = {}
-        for r in st.resources:
-            key = resource_key(r, svc, index)
-            if key.strip() == "*":
-                add_external(g, "ext:*", st.loc)
-                add_edge(g, fn.id, "ext:*", "calls", st.loc, declared=False, evidence="iam", stmt=st.id)
-                continue
-            for t in index.functions_matching_arn(key) or ():
-                reached[t.id] = t
-        for tid in sorted(reached):
+        if everything:
+            add_external(g, "ext:*", st.loc)
+            add_edge(g, fn.id, "ext:*", "calls", st.loc, declared=False, evidence="iam", stmt=st.id)
+        for tid in reached:
             if tid != fn.id:
                 add_edge(g, fn.id, tid, "calls", st.loc, declared=tid in declared, evidence="iam", stmt=st.id)
+
+
+def _reached(index, svc, st) -> tuple:
+    """(reaches every function, sorted function ids) for an invoke statement; (None, ()) otherwise."""
+    from ..iam.effective import action_matches
+    from ..iam.resources import resource_key
+
+    if not any(action_matches(p, a) for p in st.actions for a in _INVOKE):
+        return None, ()
+    everything, reached = False, set()
+    for r in st.resources:
+        key = resource_key(r, svc, index)
+        if key.strip() == "*":
+            everything = True
+            continue
+        reached.update(t.id for t in index.functions_matching_arn(key) or ())
+    return everything, tuple(sorted(reached))
 
 
 def _code_evidence(g, index, svc, fn, declared, add_edge) -> None:

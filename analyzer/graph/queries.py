@@ -65,3 +65,21 @@ def function_names(g, fns: list[str]) -> str:
     if len(names) > 5:
         return ", ".join(names[:5]) + f" and {len(names) - 5} more"
     return ", ".join(names)
+
+
+_BY_EDGE_KIND: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def edges_of_kind(g, kind: str) -> list:
+    """(source, target, attributes) of every edge of a kind, sorted by source and target;
+    grouped once per graph, like `nodes_of_kind`."""
+    groups = _BY_EDGE_KIND.get(g)
+    if groups is None or groups[0] != g.number_of_edges():
+        by: dict[str, list] = {}
+        for u, v, d in g.edges(data=True):
+            by.setdefault(d.get("kind"), []).append((u, v, d))
+        for items in by.values():
+            items.sort(key=lambda t: (t[0], t[1]))
+        groups = (g.number_of_edges(), by)
+        _BY_EDGE_KIND[g] = groups
+    return groups[1].get(kind, [])
