@@ -445,5 +445,104 @@ def _calling_loc(graph, context, fn_id):
     return graph.nodes[fn_id].get("loc")
 
 
+_WRITES = {"s3:PutObject", "sns:Publish", "sqs:SendMessage", "sqs:SendMessageBatch", "kinesis:PutRecord",
+           "kinesis:PutRecords", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+           "dynamodb:BatchWriteItem", "events:PutEvents"}
+
+
+class CallCycle(Rule):
+    id = "SLS105"
+    name = "call-cycle"
+    severity = "warning"
+    summary = "A recursive invocation loop through calls, subscriptions or a resource that triggers its writer."
+    tags = ("communication", "reliability")
+    what = """
+A cycle of invocations: declared or code calls, lifecycle subscriptions (the publisher's events
+invoke the subscriber), or a function writing to a bucket, topic, queue, stream or table whose
+events trigger it (or another function of the loop) again. Found with strongly connected
+components, one finding per cycle, naming the functions in order.
+"""
+    why = """
+A loop with no exit condition runs until throttled, costing money with every turn; AWS stops some
+recursive loops through SQS, SNS and S3 after a few turns, but not loops through direct calls.
+"""
+    example = """
+functions:
+  resize:
+    handler: resize.handler      # writes the thumbnail back to the same bucket
+    events:
+      - s3: {bucket: photos, event: "s3:ObjectCreated:*"}
+"""
+    instead = """
+functions:
+  resize:
+    handler: resize.handler      # writes to a separate bucket, or filters by prefix
+    events:
+      - s3: {bucket: photos, event: "s3:ObjectCreated:*", rules: [{prefix: uploads/}]}
+"""
+
+    def check(self, graph, context):
+        import networkx as nx
+
+        flow = nx.DiGraph()
+        why: dict = {}
+        for u, v, d in Q.edges_of_kind(graph, "calls"):
+            if d.get("evidence") in ("calling", "code") and graph.nodes[v].get("kind") == "function":
+                flow.add_edge(u, v)
+                why.setdefault((u, v), (d.get("loc"), "calls"))
+        for u, v, d in Q.edges_of_kind(graph, "subscribes"):
+            if graph.nodes[v].get("kind") == "function":
+                flow.add_edge(v, u)  # the publisher's lifecycle invokes the subscriber
+                why.setdefault((v, u), (d.get("loc"), f"{graph.nodes[v]['name']} {d.get('type') or ''} events"))
+        triggered: dict = {}
+        for src, fn, d in Q.edges_of_kind(graph, "triggers"):
+            triggered.setdefault(src, []).append(fn)
+        for fn, _ in Q.nodes_of_kind(graph, "function"):
+            if not context.minimal.knowable(fn):
+                continue
+            for need in context.minimal.of(fn).needs:
+                if not need.from_code or not _WRITES.intersection(need.actions):
+                    continue
+                for key in need.keys:
+                    res = _resource_of_key(key)
+                    for target in triggered.get(res, ()):
+                        flow.add_edge(fn, target)
+                        why.setdefault((fn, target), (need.loc, f"writes {res.split(':', 1)[-1]}"))
+        for comp in sorted((sorted(c) for c in nx.strongly_connected_components(flow)), key=lambda c: c[0]):
+            if len(comp) == 1 and not flow.has_edge(comp[0], comp[0]):
+                continue
+            order = _cycle_order(flow, comp)
+            names = [f"{graph.nodes[n].get('service')}:{graph.nodes[n].get('name')}" for n in order]
+            first = (order[0], order[1] if len(order) > 1 else order[0])
+            loc, reason = why.get(first, (None, ""))
+            path = " -> ".join(names + [names[0]])
+            related = tuple((why[(a, b)][0], why[(a, b)][1]) for a, b in zip(order, order[1:] + order[:1])
+                            if (a, b) in why and why[(a, b)][0] is not None)
+            yield Hit(f"invocation loop: {path}", loc=loc, node=None if loc else order[0],
+                      names=tuple(sorted(names)), related=related, nodes=tuple(order),
+                      fix="break the loop: separate the resource, filter the event, or remove a call")
+
+
+def _resource_of_key(key: str) -> str:
+    if key.startswith("{res:"):
+        return "res:" + key[5:].split("}", 1)[0]
+    return ""
+
+
+def _cycle_order(flow, comp: list) -> list:
+    """One cycle through a strongly connected component, in call order (stable)."""
+    members = set(comp)
+    start = comp[0]
+    order, seen, cur = [start], {start}, start
+    while True:
+        nxt = sorted(v for v in flow.successors(cur) if v in members)
+        step = next((v for v in nxt if v not in seen), None)
+        if step is None:
+            return order
+        order.append(step)
+        seen.add(step)
+        cur = step
+
+
 RULES = [InvalidExtension, UndeclaredCall, UnknownCallTarget, NotSubscribable, InvalidSubscription,
-         UngrantedCall]
+         CallCycle, UngrantedCall]
