@@ -33,6 +33,13 @@ def _edge_order(e: dict) -> tuple:
             loc.get("column", 0), loc.get("key_path", ""))
 
 
+def _drawn_kind(d: dict) -> str:
+    """Declared calls and undeclared ones (evidence without a `calling` entry) look different."""
+    if d.get("kind") == "calls" and not d.get("declared"):
+        return "undeclared"
+    return d.get("kind")
+
+
 def _service_view(graph):
     """Services and functions with the edges people want to see between them."""
     funcs = {n: d for n, d in graph.nodes(data=True) if d.get("kind") == "function"}
@@ -43,11 +50,12 @@ def _service_view(graph):
     for u, v, d in graph.edges(data=True):
         if d.get("kind") == "contains" and v in funcs:
             by_service.setdefault(u, []).append(v)
-    edges = sorted(
-        (u, v, d.get("kind"), d.get("type") or d.get("event") or d.get("reason") or "")
+    edges = sorted({
+        (u, v, _drawn_kind(d), d.get("type") or d.get("event") or d.get("reason") or d.get("evidence") or "")
         for u, v, d in graph.edges(data=True)
         if d.get("kind") in _DRAWN_EDGES and (d.get("kind") != "triggers" or graph.nodes[u].get("kind") == "external")
-    )
+        and not (d.get("kind") == "calls" and d.get("declared") and d.get("evidence") != "calling")
+    })
     externals = sorted({x for u, v, *_ in edges for x in (u, v) if graph.nodes[x].get("kind") == "external"})
     return by_service, edges, externals
 
@@ -72,9 +80,9 @@ def to_mermaid(graph) -> str:
         lines.append("  end")
     for x in externals:
         lines.append(f'  {_ident(x, ids)}{{{{"{_esc(x[4:])}"}}}}')
-    arrows = {"calls": "-->", "subscribes": "-.->", "triggers": "-->", "depends_on": "==>"}
+    arrows = {"calls": "-->", "undeclared": "-.->", "subscribes": "-.->", "triggers": "-->", "depends_on": "==>"}
     for u, v, kind, label in edges:
-        text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(),
+        text = {"calls": "calls", "undeclared": f"UNDECLARED call ({label})", "subscribes": f"subscribes {label}".strip(),
                 "triggers": label, "depends_on": f"depends on ({label})" if label else "depends on"}[kind]
         lines.append(f"  {_ident(u, ids)} {arrows[kind]}|{_esc(text)}| {_ident(v, ids)}")
     return "\n".join(lines) + "\n"
@@ -94,9 +102,10 @@ def to_dot(graph) -> str:
         lines.append("  }")
     for x in externals:
         lines.append(f'  {_ident(x, ids)} [label="{_esc(x[4:])}", shape=hexagon];')
-    styles = {"calls": "", "subscribes": ", style=dashed", "triggers": ", color=gray", "depends_on": ", style=bold"}
+    styles = {"calls": "", "undeclared": ", color=red, style=dashed", "subscribes": ", style=dashed",
+              "triggers": ", color=gray", "depends_on": ", style=bold"}
     for u, v, kind, label in edges:
-        text = {"calls": "calls", "subscribes": f"subscribes {label}".strip(), "triggers": label,
+        text = {"calls": "calls", "undeclared": f"UNDECLARED call ({label})", "subscribes": f"subscribes {label}".strip(), "triggers": label,
                 "depends_on": f"depends on ({label})" if label else "depends on"}[kind]
         if u not in ids and graph.nodes[u].get("kind") == "service":
             lines.append(f'  {_ident(u, ids)} [label="{_esc(graph.nodes[u].get("name", u))}", shape=folder];')
