@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(graph)
     graph.add_argument("--format", "-f", choices=("json", "dot", "mermaid", "order"), default="mermaid",
                        help="order: the services' deploy order (exit 1 when a cycle prevents one)")
+    graph.add_argument("--service", metavar="NAME", help="only this service and its neighbours")
+    graph.add_argument("--depth", type=int, default=1, metavar="N", help="with --service: hops to neighbours (default 1)")
 
     policy = sub.add_parser("policy", help="write each function's minimal IAM policy")
     _common(policy)
@@ -138,6 +140,12 @@ def _analyze(args) -> int:
                         print(f"{d.file}:{max(d.line, 1)}:{max(d.column, 1)}: {d.message}", file=sys.stderr)
                 print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
                 return 2
+            if args.service:
+                try:
+                    graph = graph_formats.around(graph, args.service, max(args.depth, 0))
+                except KeyError:
+                    print(f"sls-audit: no service '{args.service}'", file=sys.stderr)
+                    return 2
             if args.format == "order":
                 text, ordered = graph_formats.to_order(graph)
                 return _emit(text, args.output) or (0 if ordered else 1)

@@ -54,3 +54,14 @@ def test_deploy_order_reports_a_cycle(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cycle: alpha, beta" in out
     assert "alpha depends on beta (import)" in out and "beta depends on alpha (import)" in out
+
+
+def test_graph_limited_to_one_service_and_its_neighbours(capsys):
+    def services(*extra):
+        assert main(["graph", str(FIXTURES / "compose"), "--no-code", "--service", "orders", *extra]) == 0
+        return sorted(line.split('"')[1] for line in capsys.readouterr().out.splitlines() if "subgraph" in line)
+
+    assert services("--depth", "0") == ["orders"]
+    assert services() == ["billing", "orders", "users"]
+    assert services("--depth", "2") == ["billing", "notifications", "orders", "users"]
+    assert main(["graph", str(FIXTURES / "compose"), "--no-code", "--service", "nope"]) == 2

@@ -155,3 +155,29 @@ def to_order(graph) -> tuple[str, bool]:
                 if u == n:
                     lines.append(f"     {name(u)} after {name(v)} ({reasons[(u, v)]})")
     return "\n".join(lines) + "\n", True
+
+
+def around(graph, service: str, depth: int = 1):
+    """The part of the graph within `depth` service-to-service hops of one service (by name or id):
+    its functions, resources and roles, its neighbours', and the externals they touch."""
+    svc_of: dict[str, str] = {}
+    for u, v, d in graph.edges(data=True):
+        if d.get("kind") == "contains":
+            svc_of[v] = u
+    start = service if service in graph else f"svc:{service}"
+    if start not in graph or graph.nodes[start].get("kind") != "service":
+        raise KeyError(service)
+    links = nx.Graph()
+    for u, v, d in graph.edges(data=True):
+        a = u if graph.nodes[u].get("kind") == "service" else svc_of.get(u)
+        b = v if graph.nodes[v].get("kind") == "service" else svc_of.get(v)
+        if a and b and a != b and d.get("kind") in ("calls", "subscribes", "depends_on", "triggers", "imports"):
+            links.add_edge(a, b)
+    links.add_node(start)
+    keep_services = set(nx.single_source_shortest_path_length(links, start, cutoff=depth))
+    keep = {n for n in graph if n in keep_services or svc_of.get(n) in keep_services}
+    for n in list(keep):
+        for _, v in graph.out_edges(n):
+            if graph.nodes[v].get("kind") in ("external", "statement", "export"):
+                keep.add(v)
+    return graph.subgraph(keep)
