@@ -10,6 +10,7 @@ import fnmatch
 
 from analyzer.findings import Hit
 from analyzer.graph import queries as Q
+from analyzer.loaders.symbols import plain as _plain
 from analyzer.loaders.yamlmarks import MDict, MList
 from analyzer.model import Loc
 
@@ -115,14 +116,6 @@ def _message(err) -> str:
     return err.message
 
 
-def _plain(v):
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return str(v)
 
 
 def _locate(container, key, path):

@@ -34,7 +34,7 @@ def _statement(g, st, holder, svc, index, add_node, add_edge, add_external, poli
              resource_keys=[resource_key(r, svc, index) for r in st.resources],
              not_actions=list(st.not_actions), resources=[S.text_of(r) for r in st.resources],
              not_resources=[S.text_of(r) for r in st.not_resources],
-             conditions=_plain(st.conditions), principals=_plain(st.principals), sid=st.sid,
+             conditions=S.plain(st.conditions), principals=S.plain(st.principals), sid=st.sid,
              origin=st.origin, framework=st.framework,
              policy=policy, service=svc.name)
     add_edge(g, holder, st.id, "has", st.loc)
@@ -104,12 +104,3 @@ def _logical(value) -> str | None:
     return None
 
 
-def _plain(v):
-    """A JSON-friendly copy of a condition block."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return S.text_of(v)

@@ -171,8 +171,8 @@ class MinimalPolicies:
             key = resource_key(value, svc, self.index)
             m = _MARKER.fullmatch(key)
             if m:
-                return self._arn_of(m.group(1), svc) or _plain(value)
-            return _plain(value)
+                return self._arn_of(m.group(1), svc) or S.plain(value)
+            return S.plain(value)
         if isinstance(value, (S.Symbolic, S.SymStr)):
             return value.display()
         return value
@@ -325,14 +325,6 @@ def _code_loc(file, call):
     return Loc(file, line, col, line, col)
 
 
-def _plain(v):
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if isinstance(v, (S.Symbolic, S.SymStr)):
-        return v.display()
-    return v
 
 
 def role_functions_known(g, policies: MinimalPolicies, role: str) -> tuple[list[str], bool]:

@@ -147,3 +147,15 @@ def pattern_of(value) -> str:
     if isinstance(value, (Symbolic, SymStr)):
         return value.pattern()
     return text_of(value)
+
+
+def plain(v):
+    """A JSON-friendly copy of a configuration value: mappings, lists and scalars as they are,
+    symbolic values as their text."""
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return text_of(v)
