@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import deque
 
 from . import actions as act
 from .val import Val, _set
@@ -228,6 +229,46 @@ _TRANSACT_KEYS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem", "Get": "dynamodb:GetItem",
 }
 INVOKE_OPERATIONS = ("Invoke", "InvokeAsync", "InvokeWithResponseStream")
+
+
+class FunctionQueue:
+    """The walk schedule both readers share: each function once per closure, walked once per
+    argument binding seen at its call sites (and unbound when it escapes or bindings overflow),
+    at most MAX_WALKS walks a round. Readers say how they key a function."""
+
+    MAX_WALKS = 400  # function-body walks per round
+
+    def reset_queue(self) -> None:
+        self.units = deque()
+        self.unit_seen = set()
+        self.walks = 0
+
+    def unit_key(self, func):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def bind_key(self, func):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def register(self, func) -> None:
+        key = self.unit_key(func)
+        if key not in self.unit_seen:
+            self.unit_seen.add(key)
+            self.units.append(func)
+
+    def process_units(self) -> None:
+        while self.units:
+            func = self.units.popleft()
+            key = self.bind_key(func)
+            bindings = list(self.rounds.get(("bind", key)) or [])
+            escaped = self.rounds.get(("esc", key))
+            plans = [b for b in bindings if b != "overflow"]
+            if not plans or escaped or "overflow" in bindings:
+                plans.append(None)
+            for binding in plans:
+                if self.walks >= self.MAX_WALKS:
+                    return
+                self.walks += 1
+                self.walk_function(func, binding)
 
 
 class Collector:

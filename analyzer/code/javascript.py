@@ -11,10 +11,9 @@ module body first, then each function body per distinct argument values at local
 from __future__ import annotations
 
 import re
-from collections import deque
 
 from . import actions as act
-from .core import (NONE, Client, Collector, Multi, NoneV, Obj, Params, Rounds, Seq, Str, Unk,
+from .core import (NONE, Client, Collector, FunctionQueue, Multi, NoneV, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
 from .val import BoundFunc, ClassV, Func, Instance, Val, _set
 from .facts import CodeFacts
@@ -117,8 +116,7 @@ def _unescape(text: str) -> str:
         return text
 
 
-class JsReader:
-    MAX_WALKS = 400
+class JsReader(FunctionQueue):
 
     def __init__(self, source: bytes, root):
         self.source = source
@@ -148,12 +146,10 @@ class JsReader:
         for _ in range(Rounds.MAX):
             self.rounds.start_round()
             self.col = Collector(self.source)
-            self.units = deque()
-            self.unit_seen = set()
+            self.reset_queue()
             self.class_members = {}
             self.commands = {}
             self.consumed = set()
-            self.walks = 0
             self.cur_func = None
             self.memo = {}
             self.module = Scope("module")
@@ -166,30 +162,15 @@ class JsReader:
                 self.emit_command(cmd, pos, None)
         return self.col.facts()
 
-    def register(self, func: Func) -> None:
-        key = (func.node.start_byte, func.node.end_byte, id(func.closure))
-        if key not in self.unit_seen:
-            self.unit_seen.add(key)
-            self.units.append(func)
+    def unit_key(self, func: Func):
+        return (func.node.start_byte, func.node.end_byte, id(func.closure))
+
+    def bind_key(self, func: Func):
+        return self.fkey(func.node)
 
     @staticmethod
     def fkey(func_node):
         return ("fn", func_node.start_byte, func_node.end_byte)
-
-    def process_units(self) -> None:
-        while self.units:
-            func = self.units.popleft()
-            key = self.fkey(func.node)
-            bindings = list(self.rounds.get(("bind", key)) or [])
-            escaped = self.rounds.get(("esc", key))
-            plans = [b for b in bindings if b != "overflow"]
-            if not plans or escaped or "overflow" in bindings:
-                plans.append(None)
-            for binding in plans:
-                if self.walks >= self.MAX_WALKS:
-                    return
-                self.walks += 1
-                self.walk_function(func, binding)
 
     def walk_function(self, func: Func, binding) -> None:
         self.memo = {}

@@ -7,10 +7,9 @@ until interprocedural facts (what a function returns, what ``self.x`` holds) are
 from __future__ import annotations
 
 import ast
-from collections import deque
 
 from . import actions as act
-from .core import (NONE, Client, Collector, Multi, Obj, Params, Rounds, Seq, Str, Unk,
+from .core import (NONE, Client, Collector, FunctionQueue, Multi, Obj, Params, Rounds, Seq, Str, Unk,
                    alternatives, as_str, concat, join)
 from .val import BoundFunc, ClassV, Func, Instance, Val, _set
 from .facts import CodeFacts, DynamicSite
@@ -216,8 +215,7 @@ class Scope:
 # --------------------------------------------------------------------------------------------
 
 
-class PyReader:
-    MAX_WALKS = 400  # function-body walks per round
+class PyReader(FunctionQueue):
 
     def __init__(self, source: bytes, tree: ast.Module):
         self.source = source
@@ -252,10 +250,8 @@ class PyReader:
         for _ in range(Rounds.MAX):
             self.rounds.start_round()
             self.col = Collector(self.source)
-            self.units = deque()
-            self.unit_seen = set()
+            self.reset_queue()
             self.class_members = {}
-            self.walks = 0
             self.module = Scope("module")
             self.cur_func = None
             self.memo = {}
@@ -265,26 +261,11 @@ class PyReader:
                 break
         return self.col.facts()
 
-    def register(self, func: Func) -> None:
-        key = (id(func.node), id(func.closure))
-        if key not in self.unit_seen:
-            self.unit_seen.add(key)
-            self.units.append(func)
+    def unit_key(self, func: Func):
+        return (id(func.node), id(func.closure))
 
-    def process_units(self) -> None:
-        while self.units:
-            func = self.units.popleft()
-            node = func.node
-            bindings = list(self.rounds.get(("bind", node)) or [])
-            escaped = self.rounds.get(("esc", node))
-            plans = [b for b in bindings if b != "overflow"]
-            if not plans or escaped or "overflow" in bindings:
-                plans.append(None)
-            for binding in plans:
-                if self.walks >= self.MAX_WALKS:
-                    return
-                self.walks += 1
-                self.walk_function(func, binding)
+    def bind_key(self, func: Func):
+        return func.node
 
     def walk_function(self, func: Func, binding) -> None:
         self.memo = {}
