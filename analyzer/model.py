@@ -26,6 +26,22 @@ class Loc:
         }
 
 
+def entry_loc(container, key, file: str, key_path: str = "") -> Loc:
+    """Where `container[key]` was written: from its key to the end of its value (for a list
+    item, the item), from the spans the loader kept; the container itself when the entry has none."""
+    kspans = getattr(container, "kspans", None)
+    if kspans is not None and key in kspans:
+        k = kspans[key]
+        v = container.vspans.get(key, k)
+        return Loc(file, k[0], k[1], v[2], v[3], key_path)
+    ispans = getattr(container, "ispans", None)
+    if ispans is not None and isinstance(key, int) and 0 <= key < len(ispans):
+        s = ispans[key]
+        return Loc(file, s[0], s[1], s[2], s[3], key_path)
+    s = getattr(container, "span", (1, 1, 1, 1))
+    return Loc(file, s[0], s[1], s[2], s[3], key_path)
+
+
 @dataclass
 class Statement:
     """One IAM statement, values kept as written (intrinsics and symbolic values included)."""

@@ -12,7 +12,7 @@ from analyzer.findings import Hit
 from analyzer.graph import queries as Q
 from analyzer.loaders.symbols import plain as _plain
 from analyzer.loaders.yamlmarks import MDict, MList
-from analyzer.model import Loc
+from analyzer.model import Loc, entry_loc
 
 from .base import Rule
 
@@ -133,16 +133,7 @@ def _locate(container, key, path):
 
 
 def _loc(svc, holder, key, key_path: str) -> Loc:
-    file = getattr(holder, "source", None) or (svc.file if svc else "")
-    if isinstance(holder, MDict):
-        k = holder.kspans.get(key, holder.span)
-        v = holder.vspans.get(key, k)
-        return Loc(file, k[0], k[1], v[2], v[3], key_path)
-    if isinstance(holder, MList) and isinstance(key, int) and key < len(holder.ispans):
-        s = holder.ispans[key]
-        return Loc(file, s[0], s[1], s[2], s[3], key_path)
-    s = getattr(holder, "span", (1, 1, 1, 1))
-    return Loc(file, s[0], s[1], s[2], s[3], key_path)
+    return entry_loc(holder, key, getattr(holder, "source", None) or (svc.file if svc else ""), key_path)
 
 
 def _external(context, service: str) -> bool:

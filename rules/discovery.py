@@ -22,7 +22,7 @@ from analyzer.frameworks import (
 )
 from analyzer.loaders import symbols as S
 from analyzer.loaders.yamlmarks import MDict, MList
-from analyzer.model import Loc
+from analyzer.model import Loc, entry_loc
 
 from .base import Rule
 
@@ -150,9 +150,7 @@ def _span_loc(container, key, file: str, key_path: str = "") -> Loc:
 def _key_loc(container, key, file: str, key_path: str = "") -> Loc:
     """The key and its value (`name: users-dev-x`)."""
     if isinstance(container, MDict) and key in container.kspans:
-        k = container.kspans[key]
-        v = container.vspans.get(key, k)
-        return Loc(file, k[0], k[1], v[2], v[3], key_path)
+        return entry_loc(container, key, file, key_path)
     return _span_loc(container, key, file, key_path)
 
 

@@ -15,7 +15,7 @@ from itertools import pairwise
 from analyzer.findings import Hit
 from analyzer.graph import queries as Q
 from analyzer.loaders.yamlmarks import MDict
-from analyzer.model import Loc
+from analyzer.model import Loc, entry_loc
 
 from .base import Rule
 
@@ -539,9 +539,7 @@ def _within(inner, outer) -> bool:
 
 
 def _loc(file: str, container: MDict, key, key_path: str) -> Loc:
-    k = container.kspans.get(key) or getattr(container, "span", (0, 0, 0, 0))
-    v = container.vspans.get(key) or k
-    return Loc(file, k[0], k[1], v[2], v[3], key_path)
+    return entry_loc(container, key, file, key_path)
 
 
 def _entry_loc(svc, steps: tuple, env: MDict, key, key_path: str) -> Loc:

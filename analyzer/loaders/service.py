@@ -10,7 +10,7 @@ from ..frameworks import (
     EVENT_API_IDS, PER_FUNCTION_PLUGIN, SHARED_ROLE, flavour, function_role_logical_id,
     honours_function_iam, lambda_logical_id, plugins_of,
 )
-from ..model import Event, Function, Loc, Output, Resource, Role, Service, Statement
+from ..model import Event, Function, Loc, Output, Resource, Role, Service, Statement, entry_loc
 from . import symbols as S
 from .variables import Diagnostic
 from .yamlmarks import MDict, MList
@@ -42,15 +42,7 @@ class ServiceBuilder:
     # ---- locations ----------------------------------------------------------
     def loc(self, path: str, container=None, key=None) -> Loc:
         if container is not None:
-            if isinstance(container, MDict) and key in container.kspans:
-                k = container.kspans[key]
-                v = container.vspans.get(key, k)
-                return Loc(self._file(container), k[0], k[1], v[2], v[3], path)
-            if isinstance(container, MList) and isinstance(key, int) and key < len(container.ispans):
-                s = container.ispans[key]
-                return Loc(self._file(container), s[0], s[1], s[2], s[3], path)
-            span = getattr(container, "span", (0, 0, 0, 0))
-            return Loc(self._file(container), span[0], span[1], span[2], span[3], path)
+            return entry_loc(container, key, self._file(container), path)
         return Loc(self.rel, 1, 1, 1, 1, path)
 
     def _file(self, container) -> str:
