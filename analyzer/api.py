@@ -29,6 +29,10 @@ class NothingToAnalyze(Exception):
     """The path does not exist or holds no readable configuration (exit 2)."""
 
 
+class SynthFailed(NothingToAnalyze):
+    """`--synth` produced no template at all: node, npm or osls missing, or every service failed."""
+
+
 @dataclass
 class Report:
     root: str
@@ -65,8 +69,12 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
-         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None):
-    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read."""
+         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
+         synth: bool = False):
+    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
+
+    `synth`: also run the real framework offline (analyzer.synth) for every AWS service; raises
+    SynthFailed when no template at all could be produced."""
     p = Path(path)
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
@@ -78,23 +86,51 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
         project = load_project(found, options, framework or config.framework)
-        if cache and cache_dir is None:
-            cache_dir = default_cache_dir()
-        scan_handlers(project, cache_dir if cache else None, enabled=code)
-        graph, index = build_graph(project)
+    result = synthesize_templates(project, params) if synth else None
+    try:
+        with _no_cyclic_gc():
+            if cache and cache_dir is None:
+                cache_dir = default_cache_dir()
+            scan_handlers(project, cache_dir if cache else None, enabled=code)
+            graph, index = build_graph(project)
+    finally:
+        if result is not None:
+            result.cleanup()
     return project, graph, index
+
+
+def synthesize_templates(project, params=None):
+    """`--synth`: package every AWS service with osls (offline, on a scratch copy) and hand the
+    templates to the project. The templates live in a scratch folder until the graph is built.
+
+    Merge hook: the template loader (templates into the graph) plugs in at `use_templates`."""
+    from .synth import synthesize
+
+    result = synthesize(project, params=params)
+    project.synth = result
+    if not result.templates:
+        result.cleanup()
+        raise SynthFailed("--synth: no template could be synthesized:\n" + "\n".join(result.problems))
+    use_templates(project, result)
+    return result
+
+
+def use_templates(project, result) -> None:
+    """Where synthesized templates (`result.templates`: service dir -> template path) join the
+    project (`project.synth` holds them). Until the template loader lands nothing reads them;
+    the lead wires the template loader here at merge. They are removed once the graph is built."""
 
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, synth: bool = False) -> Report:
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir)
+                                 code=code, cache=cache, cache_dir=cache_dir, synth=synth)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -137,8 +173,18 @@ def coverage(project) -> dict:
         "opaque_roles": sum(1 for r in roles if r.opaque),
         "symbolic_values": dict(sorted(symbols.items())),
         "unresolved_values": sum(1 for d in project.diagnostics if d.rule == "SLS002"),
-        "placeholders": 0,
+        **_placeholders(project),
     }
 
 
-__all__ = ["audit", "load", "Report", "NothingToAnalyze", "ConfigError"]
+def _placeholders(project) -> dict:
+    """With --synth: the values the offline stub answered instead of the cloud, and where the
+    `${...}` they stand for is written."""
+    result = project.synth
+    if result is None:
+        return {"placeholders": 0}
+    return {"placeholders": len(result.placeholders), "templates": len(result.templates),
+            "placeholder_values": [p.as_dict() for p in result.placeholders]}
+
+
+__all__ = ["audit", "load", "Report", "NothingToAnalyze", "SynthFailed", "ConfigError"]

@@ -42,6 +42,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-code", action="store_true", help="do not read handler source code")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the handler-code cache (in the user's cache folder)")
+    p.add_argument("--synth", action="store_true",
+                   help="also run the framework (osls package, needs Node.js) offline on a scratch copy "
+                        "to produce each service's CloudFormation template")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +136,8 @@ def _analyze(args) -> int:
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
                                      params=params, framework=args.framework, code=not args.no_code,
-                                     cache=not args.no_cache)
+                                     cache=not args.no_cache, synth=args.synth)
+            _synth_notes(project)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
                     if d.rule == "SLS001":
@@ -160,7 +164,9 @@ def _analyze(args) -> int:
         if args.fail_on:
             config.fail_on = args.fail_on
         report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                       framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                       synth=args.synth)
+        _synth_notes(report.project)
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -201,7 +207,9 @@ def _policy(args, config, params) -> int:
     from .report import policy as policy_report
 
     project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
-                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                                 synth=args.synth)
+    _synth_notes(project)
     if not project.services:
         print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
         return 2
@@ -216,6 +224,13 @@ def _policy(args, config, params) -> int:
     else:
         text = policy_report.render_yaml(graph, index, policies, args.function)
     return _emit(text, args.output)
+
+
+def _synth_notes(project) -> None:
+    """Services --synth could not package (the others were): said on stderr, never fatal."""
+    if project.synth is not None:
+        for problem in project.synth.problems:
+            print(f"sls-audit: --synth: {problem}", file=sys.stderr)
 
 
 def _emit(text: str, output: str | None, machine: bool = True) -> int:

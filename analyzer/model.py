@@ -172,3 +172,4 @@ class Project:
     documents: dict = field(default_factory=dict)   # rel path -> resolved document
     symbols: list = field(default_factory=list)
     files_seen: int = 0
+    synth: object = None      # analyzer.synth.SynthResult when --synth ran
