@@ -17,7 +17,12 @@ from botocore.exceptions import ClientError
 
 from analyzer.api import load
 from analyzer.synth import synthesize
-from analyzer.synth.runner import normalize_template, package_name, patch_config, scratch_copy
+from analyzer.synth.runner import (
+    normalize_template,
+    package_name,
+    patch_config,
+    scratch_copy,
+)
 from analyzer.synth.stub import PLACEHOLDER_ACCOUNT, Stub, Values
 from analyzer.synth.values import repository_values
 
@@ -180,7 +185,7 @@ def graph_from_templates(case: Path, files: dict):
     the graph of `case` with the regenerated templates in place of the committed ones and return
     it, so the test below compares it with the graph built from the committed templates.
     Returns None until then."""
-    return None
+    return
 
 
 def test_regenerating_a_fixture_with_real_osls_gives_the_committed_template(osls_cache, monkeypatch):

@@ -17,8 +17,16 @@ from pathlib import Path
 
 from ..loaders import symbols as S
 from .runner import (
-    OSLS_VERSION, PACKAGE_TIMEOUT, PackageFailed, SynthUnavailable, ensure_framework, normalize_template,
-    package_name, patch_config, run_package, scratch_copy,
+    OSLS_VERSION,
+    PACKAGE_TIMEOUT,
+    PackageFailed,
+    SynthUnavailable,
+    ensure_framework,
+    normalize_template,
+    package_name,
+    patch_config,
+    run_package,
+    scratch_copy,
 )
 from .stub import Stub, placeholder
 from .values import compose_output, refs_for, repository_values
@@ -100,6 +108,15 @@ def synthesize(project, stage: str | None = None, region: str | None = None, *,
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="sls-audit-synth-"))
     result.workdir, result.owned = work, owned
     try:
+        return _synthesize(project, result, fw, work, wanted, stage, region, params, timeout, jobs)
+    except BaseException:
+        result.cleanup()  # interrupted: leave no scratch folder behind
+        raise
+
+
+def _synthesize(project, result, fw, work, wanted, stage, region, params, timeout, jobs) -> SynthResult:
+    root = Path(project.root)
+    try:
         copy = scratch_copy(root, work / "repo")
     except (OSError, shutil.Error) as e:
         result.problems.append(f"cannot copy the repository to a scratch folder: {e}")
@@ -124,7 +141,7 @@ def synthesize(project, stage: str | None = None, region: str | None = None, *,
         stub.requesters = {t[3]["AWS_ACCESS_KEY_ID"]: t[1] for t in tasks}
 
         def package(task) -> tuple[Path | None, str | None]:
-            svc, sdir, cfg, env, osls_params = task
+            svc, _, cfg, env, osls_params = task
             try:
                 template = run_package(fw, cfg.parent, stage=str(stage or svc.stage),
                                        region=str(region or svc.region), endpoint=stub.url,
@@ -143,7 +160,7 @@ def synthesize(project, stage: str | None = None, region: str | None = None, *,
         if len(tasks) > 1:
             with ThreadPoolExecutor(max_workers=max(1, jobs or default_jobs())) as pool:
                 outcomes += list(pool.map(package, tasks[1:]))
-        for (svc, sdir, *_), (template, problem) in zip(tasks, outcomes):
+        for (_, sdir, *_), (template, problem) in zip(tasks, outcomes):
             if template is not None:
                 result.templates[sdir] = template
             else:
@@ -230,4 +247,4 @@ def _params(project, svc, sdir: str, cli: dict) -> tuple[dict, list]:
     return out, served
 
 
-__all__ = ["synthesize", "SynthResult", "Placeholder", "SynthUnavailable", "OSLS_VERSION"]
+__all__ = ["OSLS_VERSION", "Placeholder", "SynthResult", "SynthUnavailable", "synthesize"]

@@ -88,7 +88,7 @@ def ensure_framework(cache_dir: Path, plugins: dict[str, str | None] | None = No
         cmd = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--ignore-scripts",
                "--loglevel", "error", *wanted]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise SynthUnavailable(f"npm install {' '.join(wanted)} took over {timeout} s") from None
@@ -151,11 +151,11 @@ def patch_config(path: Path) -> list[str]:
                 changes.append("configValidationMode: warn")
             path.write_text(json.dumps(doc, indent=2), "utf-8")
         return changes
-    fv = re.compile(_KEY.format(key="frameworkVersion") + r".*$", re.M)
+    fv = re.compile(_KEY.format(key="frameworkVersion") + r".*$", re.MULTILINE)
     if fv.search(text):
         text = fv.sub(lambda m: "# " + m.group(0) + "  # relaxed by sls-audit --synth", text, count=1)
         changes.append("frameworkVersion removed")
-    cvm = re.compile(_KEY.format(key="configValidationMode") + r"[ \t]*([^#\n]*)", re.M)
+    cvm = re.compile(_KEY.format(key="configValidationMode") + r"[ \t]*([^#\n]*)", re.MULTILINE)
     m = cvm.search(text)
     if m:
         if m.group(1).strip().strip("'\"") != "warn":
@@ -206,6 +206,10 @@ def run_package(fw: Framework, service_dir: Path, *, stage: str, region: str, en
         output, _ = proc.communicate()
         raise PackageFailed(f"osls package took over {timeout} s and was stopped:\n"
                             + last_lines(output)) from None
+    except BaseException:
+        _kill(proc)  # interrupted: osls runs in its own session and would not hear Ctrl-C
+        proc.wait()
+        raise
     template = out / TEMPLATE
     if proc.returncode != 0 or not template.is_file():
         raise PackageFailed(f"osls package failed (exit {proc.returncode}):\n" + last_lines(output))
@@ -236,7 +240,7 @@ def normalize_template(doc: dict) -> dict:
     """Drop what changes from one packaging to the next (artifact keys with timestamps, code
     hashes, the hash suffix of version logical ids), so the same input gives the same template."""
     rename = {}
-    for lid in list((doc.get("Resources") or {})):
+    for lid in list(doc.get("Resources") or {}):
         m = _VERSION_ID.match(lid) or _LAYER_ID.match(lid)
         if m:
             rename[lid] = m.group(1)

@@ -76,7 +76,7 @@ class Stub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "Stub":
+    def start(self) -> Stub:
         stub = self
 
         class Handler(_Handler):
@@ -96,7 +96,7 @@ class Stub:
             self._thread.join(5)
             self._server = None
 
-    def __enter__(self) -> "Stub":
+    def __enter__(self) -> Stub:
         return self.start()
 
     def __exit__(self, *exc) -> None:
