@@ -283,7 +283,7 @@ class _Repo:
         self.exports: dict[str, tuple] = {}
         self.export_templates: dict[str, list] = {}
         for svc in self.services:
-            for out in svc.outputs:
+            for out in sorted(svc.outputs, key=lambda o: str(o.key)):
                 if out.export_name is None:
                     continue
                 name = _literal(out.export_name, svc)
@@ -1193,8 +1193,8 @@ Names that must be unique but are not, after variables are resolved:
 - two services whose stacks have the same name in the same region (`provider.stackName`);
 - two outputs exporting the same `Export.Name` in the same region.
 
-One finding per extra occurrence (in path order, the first is the reference), with the first
-one as related location. A collision that follows from two services sharing one `service:` name
+One finding per extra occurrence (in path order, then by name within a file; the first is the
+reference), with the first one as related location. A collision that follows from two services sharing one `service:` name
 is reported once, as the service duplicate, not again for each of their functions, stacks and
 exports.
 """
@@ -1250,8 +1250,10 @@ service: payments
                           nodes=(other.id, first.id), related=((first.id, f"service {first.name}"),),
                           fix="give each service its own `provider.stackName` (or none)")
         # functions
-        functions = [(svc, fn) for svc in services for fn in svc.functions if svc.provider == "aws"
-                     and _known(fn.deployed_name)]
+        # within one file by name, not by position: reordering functions must not change which
+        # one is reported (its fingerprint is what baselines match)
+        functions = [(svc, fn) for svc in services for fn in sorted(svc.functions, key=lambda f: f.name)
+                     if svc.provider == "aws" and _known(fn.deployed_name)]
         for (region, name), group in sorted(_groups(functions, lambda t: (t[0].region, t[1].deployed_name)).items()):
             (fsvc, ffn) = group[0]
             for svc, fn in group[1:]:
@@ -1265,7 +1267,7 @@ service: payments
         # exports
         exports = []
         for svc in services:
-            for out in svc.outputs:
+            for out in sorted(svc.outputs, key=lambda o: str(o.key)):
                 if out.export_name is not None:
                     name = _literal(out.export_name, svc)
                     if _known(name):
