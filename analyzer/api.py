@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import baseline as baseline_mod
+from . import suppressions
 from .config import Config, ConfigError, load_config
 from .discovery import discover, relative_prefix
 from .engine import (
@@ -38,6 +40,7 @@ class Report:
     rules: list
     coverage: dict = field(default_factory=dict)
     config: Config | None = None
+    baseline: str | None = None    # the baseline file read, when there was one
 
     @property
     def analyzed(self) -> bool:
@@ -87,7 +90,9 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, baseline=None) -> Report:
+    """Findings -> config `suppress:` -> inline comments (then SLS006) -> `baseline`, a
+    `baseline.Baseline` from `baseline.read` (then SLS007) -> sorted. Suppressed findings stay."""
     from rules.registry import load_rules
 
     p = Path(path)
@@ -104,13 +109,26 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
         from .loaders.variables import Diagnostic
         ctx.internal_errors.append(Diagnostic("SLS000", msg, "", 1, 1, 1, 1, names=(msg,)))
     selected = active_rules(all_rules, config)
+    later = {step: [r for r in selected if getattr(r, "after", "") == step] for step in ("suppressions", "baseline")}
     with _no_cyclic_gc():
-        findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
+        findings = run(graph, ctx, [r for r in selected if r.id != "SLS000" and not getattr(r, "after", "")])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
     apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
+    ran = {r.id for r in selected}
+    ctx.suppression_problems = suppressions.apply(findings, project.suppressions, ran, {r.id for r in all_rules})
+    unused = run(graph, ctx, later["suppressions"])
+    # an SLS006 note can itself be suppressed (ignore-file[SLS006]), without counting as a use
+    apply_config_suppressions(unused, config, relative_prefix(Path(project.root), config.base_dir))
+    suppressions.apply(unused, project.suppressions, ran, set(), report=False)
+    findings += unused
+    if baseline is not None:
+        ctx.stale_baseline = [(baseline_mod.location(baseline, e, project.root), e)
+                              for e in baseline_mod.apply(findings, baseline, ran)]
+        findings += run(graph, ctx, later["baseline"])
     findings = sort_findings(findings)
     return Report(root=project.root, findings=findings, graph=graph, project=project,
-                  rules=all_rules, coverage=coverage(project), config=config)
+                  rules=all_rules, coverage=coverage(project), config=config,
+                  baseline=baseline.path if baseline is not None else None)
 
 
 def coverage(project) -> dict:

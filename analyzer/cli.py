@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", action="append", metavar="IDS", help="rule ids or prefixes to skip (comma-separated)")
     check.add_argument("--fail-on", choices=("note", "warning", "error"), help="lowest severity that fails (default: error)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    check.add_argument("--baseline", metavar="FILE",
+                       help="accept the findings this baseline holds: only new findings fail")
+    check.add_argument("--write-baseline", metavar="FILE",
+                       help="write every current unsuppressed finding to FILE as the baseline, and exit 0")
 
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
@@ -119,6 +123,8 @@ def _load_config(args):
 
 def _analyze(args) -> int:
     from .api import NothingToAnalyze, audit, load
+    from .baseline import BaselineError
+    from .baseline import read as read_baseline
     from .config import ConfigError
 
     try:
@@ -159,8 +165,13 @@ def _analyze(args) -> int:
         config.ignore = config.ignore + _split(args.ignore)
         if args.fail_on:
             config.fail_on = args.fail_on
+        baseline = read_baseline(args.baseline) if args.baseline else None
         report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                       framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                       baseline=baseline)
+    except BaselineError as e:
+        print(f"sls-audit: {e}", file=sys.stderr)
+        return 2
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -168,6 +179,8 @@ def _analyze(args) -> int:
         print(f"sls-audit: configuration error: {e}", file=sys.stderr)
         return 2
 
+    if args.write_baseline:
+        return _write_baseline(report, args.write_baseline)
     if args.format == "json":
         from .report import json_report
 
@@ -193,6 +206,20 @@ def _analyze(args) -> int:
 
     failing = [f for f in report.findings if not f.suppressions and at_or_above(f.severity, config.fail_on)]
     return 1 if failing else 0
+
+
+def _write_baseline(report, path: str) -> int:
+    from .baseline import render
+
+    if not report.analyzed:
+        print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
+        return 2
+    text = render(report.findings)
+    rc = _emit(text, path)
+    if not rc:
+        n = text.count('"fingerprint":')
+        print(f"sls-audit: wrote {n} finding{'s' * (n != 1)} to baseline {path}", file=sys.stderr)
+    return rc
 
 
 def _policy(args, config, params) -> int:

@@ -24,6 +24,8 @@ class Context:
     diagnostics: list = field(default_factory=list)
     internal_errors: list = field(default_factory=list)
     graph: object = None
+    suppression_problems: list = field(default_factory=list)  # suppressions.Problem, for SLS006
+    stale_baseline: list = field(default_factory=list)        # (Loc, baseline.Entry), for SLS007
     _minimal: object = None
 
     @property
@@ -177,7 +179,7 @@ def apply_config_suppressions(findings: list[Finding], config, prefix: str = "")
             path = f"{prefix}/{f.file}" if prefix else f.file
             if pattern and not fnmatch.fnmatch(path, pattern):
                 continue
-            f.suppressions.append({"kind": "external", "justification": entry["reason"]})
+            f.suppressions.append({"kind": "external", "justification": entry["reason"], "source": "config"})
             break
 
 

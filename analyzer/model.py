@@ -161,6 +161,29 @@ class Compose:
     services: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SuppressionComment:
+    """A `# sls-audit: ignore[SLS201] reason` comment as written; analyzer/suppressions.py applies it.
+
+    `scope` is "line" (the finding must start on `target`) or "file"; `target` is the comment's own
+    line for a trailing comment, the next line holding something else for a comment on its own line
+    (0 when there is none). `problem` says why a malformed directive cannot apply.
+    """
+
+    file: str
+    line: int
+    column: int
+    end_column: int
+    text: str
+    scope: str = "line"
+    ids: tuple = ()
+    reason: str = ""
+    own_line: bool = False
+    target: int = 0
+    target_text: str = ""
+    problem: str = ""
+
+
 @dataclass
 class Project:
     """Everything loaded from one repository, plus what went wrong while loading."""
@@ -172,3 +195,4 @@ class Project:
     documents: dict = field(default_factory=dict)   # rel path -> resolved document
     symbols: list = field(default_factory=list)
     files_seen: int = 0
+    suppressions: list = field(default_factory=list)   # SuppressionComment, in file and line order

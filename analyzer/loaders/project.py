@@ -12,10 +12,11 @@ from pathlib import Path
 
 from ..discovery import Discovered
 from ..model import Compose, ComposeService, Loc, Project
+from . import comments
 from . import symbols as S
 from .service import ServiceBuilder
 from .variables import Diagnostic, Options, Resolver
-from .yamlmarks import MDict, MList, ParseError, Sites, load_bytes
+from .yamlmarks import MDict, MList, ParseError, Sites, decode, load_bytes
 
 _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
@@ -65,6 +66,8 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
         project.diagnostics.extend(builder.diagnostics)
         project.services.append(svc)
         project.documents[rel] = doc
+    # a file included by several services was scanned once per service
+    project.suppressions = sorted(set(project.suppressions), key=lambda c: (c.file, c.line))
     return project
 
 
@@ -88,6 +91,7 @@ def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: 
                    dict(cs.params) if cs else {}, options.config_params)
     resolver = Resolver(doc, root / rel, root, rel, opts)
     resolver.resolve_all(sites)
+    project.suppressions.extend(resolver.comments)
     project.diagnostics.extend(resolver.diagnostics)
     project.symbols.extend(resolver.symbols)
     name = doc.get("service")
@@ -132,6 +136,11 @@ def _read(root: Path, rel: str, project: Project, sites=None):
     except OSError as e:
         project.diagnostics.append(Diagnostic("SLS001", f"cannot read file: {e.strerror or e}", rel, 1, 1, 1, 1))
         return None
+    if comments.MARKER_BYTES in data:
+        try:
+            project.suppressions.extend(comments.scan(decode(data), rel))
+        except ParseError:
+            pass  # not text: the parse below reports it
     try:
         doc, warnings = load_bytes(data, sites)
     except ParseError as e:

@@ -1,0 +1,80 @@
+"""Inline suppressions: apply `# sls-audit: ignore[...]` comments to findings after the rules ran.
+
+A suppressed finding is kept (reports show it as suppressed, SARIF as an `inSource`
+suppression) but never fails the run. What the comments got wrong (no reason, a malformed
+directive, an id no rule has, nothing suppressed) is returned as `Problem`s, which SLS006
+reports through the engine, so --select/--ignore and severities apply to it like any rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Loc
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one suppression comment deserves an SLS006 note."""
+
+    loc: Loc
+    message: str
+    names: tuple
+
+
+def _covers(prefix: str, rule: str) -> bool:
+    return rule.startswith(prefix)
+
+
+def matches(comment, finding) -> bool:
+    """Does this comment suppress this finding? Same file; the line the finding starts on,
+    or anywhere in the file for `ignore-file`; one of its ids is the rule id or a prefix of it."""
+    if comment.problem or comment.file != finding.file:
+        return False
+    if comment.scope == "line" and comment.target != finding.line:
+        return False
+    return any(_covers(i, finding.rule) for i in comment.ids)
+
+
+def apply(findings: list, comments: list, ran: set, known: set, *, report: bool = True) -> list[Problem]:
+    """Mark the findings each comment suppresses; return the comments' problems.
+
+    `ran` are the ids of the rules that ran in this run: an id that covers none of them cannot
+    have suppressed anything, so it is not called unused (`--select` must not create notes).
+    `known` are all registered rule ids: an id that covers none of them is a typo.
+    """
+    by_file: dict = {}
+    for c in comments:
+        by_file.setdefault(c.file, []).append(c)
+    used: dict = {}
+    for f in findings:
+        for c in by_file.get(f.file, ()):
+            if matches(c, f):
+                f.suppressions.append({"kind": "inSource", "justification": c.reason, "source": "comment",
+                                       "location": Loc(c.file, c.line, c.column, c.line, c.end_column)})
+                used.setdefault((c.file, c.line), set()).update(i for i in c.ids if _covers(i, f.rule))
+    if not report:
+        return []
+    return [p for c in comments for p in _problems(c, used.get((c.file, c.line), set()), ran, known)]
+
+
+def _problems(c, used: set, ran: set, known: set) -> list[Problem]:
+    loc = Loc(c.file, c.line, c.column, c.line, c.end_column)
+    where = (c.target_text[:60],) if c.scope == "line" else ("<file>",)
+    if c.problem:
+        return [Problem(loc, c.problem, ("malformed", c.text) + where)]
+    reasons = []
+    unknown = [i for i in c.ids if not any(_covers(i, k) for k in known)]
+    if unknown:
+        reasons.append(f"no rule has the id {', '.join(unknown)}")
+    unused = [i for i in c.ids if i not in unknown and i not in used and any(_covers(i, r) for r in ran)]
+    if unused:
+        place = "in this file" if c.scope == "file" else (
+            f"on line {c.target}" if c.target else "(nothing follows the comment)")
+        reasons.append(f"{', '.join(unused)} suppresses nothing {place}")
+    if not c.reason:
+        reasons.append("it gives no reason: say why the finding does not apply")
+    if not reasons:
+        return []
+    directive = "ignore-file" if c.scope == "file" else "ignore"
+    return [Problem(loc, f"suppression {directive}[{','.join(c.ids)}]: " + "; ".join(reasons),
+                    (directive, c.ids, c.reason, tuple(unknown), tuple(unused)) + where)]
