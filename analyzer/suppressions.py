@@ -25,14 +25,28 @@ def _covers(prefix: str, rule: str) -> bool:
     return rule.startswith(prefix)
 
 
-def matches(comment, finding) -> bool:
-    """Does this comment suppress this finding? Same file; the line the finding starts on,
-    or anywhere in the file for `ignore-file`; one of its ids is the rule id or a prefix of it."""
-    if comment.problem or comment.file != finding.file:
-        return False
-    if comment.scope == "line" and comment.target != finding.line:
-        return False
-    return any(_covers(i, finding.rule) for i in comment.ids)
+def suppressed_by(comment, findings: list) -> list:
+    """The findings of one file that this comment suppresses.
+
+    `ignore-file`: every finding of the rules it names. `ignore`: per rule, the findings that
+    start on the line it applies to; failing that, the innermost ones whose span holds that line
+    (a comment beside `Resource: "*"` reaches the finding on its statement, not the one on the
+    whole `provider` block)."""
+    if comment.problem:
+        return []
+    named = [f for f in findings if any(_covers(i, f.rule) for i in comment.ids)]
+    if comment.scope == "file":
+        return named
+    t = comment.target
+    by_rule: dict = {}
+    for f in named:
+        if f.line <= t <= max(f.end_line, f.line):
+            by_rule.setdefault(f.rule, []).append(f)
+    out = []
+    for group in by_rule.values():
+        innermost = max(f.line for f in group)
+        out.extend(f for f in group if f.line == innermost)
+    return out
 
 
 def apply(findings: list, comments: list, ran: set, known: set, *, report: bool = True) -> list[Problem]:
@@ -43,18 +57,18 @@ def apply(findings: list, comments: list, ran: set, known: set, *, report: bool 
     `known` are all registered rule ids: an id that covers none of them is a typo.
     """
     by_file: dict = {}
-    for c in comments:
-        by_file.setdefault(c.file, []).append(c)
-    used: dict = {}
     for f in findings:
-        for c in by_file.get(f.file, ()):
-            if matches(c, f):
-                f.suppressions.append({"kind": "inSource", "justification": c.reason, "source": "comment",
-                                       "location": Loc(c.file, c.line, c.column, c.line, c.end_column)})
-                used.setdefault((c.file, c.line), set()).update(i for i in c.ids if _covers(i, f.rule))
-    if not report:
-        return []
-    return [p for c in comments for p in _problems(c, used.get((c.file, c.line), set()), ran, known)]
+        by_file.setdefault(f.file, []).append(f)
+    problems = []
+    for c in comments:
+        used = set()
+        for f in suppressed_by(c, by_file.get(c.file, [])):
+            f.suppressions.append({"kind": "inSource", "justification": c.reason, "source": "comment",
+                                   "location": Loc(c.file, c.line, c.column, c.line, c.end_column)})
+            used.update(i for i in c.ids if _covers(i, f.rule))
+        if report:
+            problems.extend(_problems(c, used, ran, known))
+    return problems
 
 
 def _problems(c, used: set, ran: set, known: set) -> list[Problem]:
@@ -70,7 +84,7 @@ def _problems(c, used: set, ran: set, known: set) -> list[Problem]:
     if unused:
         place = "in this file" if c.scope == "file" else (
             f"on line {c.target}" if c.target else "(nothing follows the comment)")
-        reasons.append(f"{', '.join(unused)} suppresses nothing {place}")
+        reasons.append(f"{', '.join(unused)} suppress{'es' * (len(unused) == 1)} nothing {place}")
     if not c.reason:
         reasons.append("it gives no reason: say why the finding does not apply")
     if not reasons:

@@ -84,11 +84,20 @@ def _chunks(lines: list[str], kind: str, starts: list, span) -> list[tuple[int, 
     while end > first[-1] and (not lines[end].strip() or lines[end].lstrip().startswith("#")
                                or len(lines[end]) - len(lines[end].lstrip()) <= min(indent)):
         end -= 1
-    bounds = first + [end + 1]
+    # a comment on the lines right above an entry belongs to it (`# sls-audit: ignore[...]`)
+    starts_at = []
+    for n, idx in enumerate(first):
+        floor = first[n - 1] + 1 if n else 0
+        while idx - 1 >= floor and lines[idx - 1].lstrip().startswith("#"):
+            idx -= 1
+        starts_at.append(idx)
+    bounds = starts_at + [end + 1]
     # every line of an entry is indented deeper than the entry itself (or blank/comment)
-    for a, b in zip(bounds, bounds[1:]):
-        for ln in lines[a + 1:b]:
-            if ln.strip() and not ln.lstrip().startswith("#") and len(ln) - len(ln.lstrip()) <= min(indent):
+    for head, a, b in zip(first, bounds, bounds[1:]):
+        for i in range(a, b):
+            ln = lines[i]
+            if i != head and ln.strip() and not ln.lstrip().startswith("#") \
+                    and len(ln) - len(ln.lstrip()) <= min(indent):
                 return None
     return list(zip(bounds, bounds[1:]))
 

@@ -21,6 +21,7 @@ _COMMENT = re.compile(r"(?:^|(?<=\s))#\s*sls-audit:[ \t]*(?P<rest>[^\r\n]*)")
 _DIRECTIVE = re.compile(r"(?P<kind>ignore-file|ignore)\s*\[(?P<ids>[^\]]*)\](?P<reason>.*)")
 _RULE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
 _LEADING_PUNCT = " \t-:;,–—"
+_NEXT_COMMENT = re.compile(r"\s#(?:\s|$)")
 
 
 def scan(text: str, file: str) -> list[SuppressionComment]:
@@ -44,7 +45,8 @@ def scan(text: str, file: str) -> list[SuppressionComment]:
 
 def _parse(file: str, lines: list[str], lineno: int, m: re.Match) -> SuppressionComment:
     line = lines[lineno - 1]
-    rest = m.group("rest").rstrip()
+    # a further ` # ` starts another comment (`ignore[SLS201]  # TODO`): not part of the directive
+    rest = _NEXT_COMMENT.split(m.group("rest"), 1)[0].rstrip()
     own_line = not line[:m.start()].strip()
     target, target_text = lineno, line[:m.start()].strip()
     if own_line:
