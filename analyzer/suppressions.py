@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from .model import Loc
 
 
+SELF = "SLS006"
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why one suppression comment deserves an SLS006 note."""
@@ -80,7 +83,9 @@ def _problems(c, used: set, ran: set, known: set) -> list[Problem]:
     unknown = [i for i in c.ids if not any(_covers(i, k) for k in known)]
     if unknown:
         reasons.append(f"no rule has the id {', '.join(unknown)}")
-    unused = [i for i in c.ids if i not in unknown and i not in used and any(_covers(i, r) for r in ran)]
+    # an id covering SLS006 may be there for the notes computed from these very comments: never unused
+    unused = [i for i in c.ids if i not in unknown and i not in used and not _covers(i, SELF)
+              and any(_covers(i, r) for r in ran)]
     if unused:
         place = "in this file" if c.scope == "file" else (
             f"on line {c.target}" if c.target else "(nothing follows the comment)")
