@@ -25,9 +25,6 @@ SECURITY_SEVERITY: dict[str, float] = {
     "SLS301": 7.5,   # public-endpoint
     "SLS302": 9.1,   # public-function-url
     "SLS303": 8.0,   # plaintext-secret
-    "SLS501": 7.5,   # azure-anonymous-function
-    "SLS502": 7.5,   # gcp-public-function
-    "SLS503": 7.5,   # openwhisk-public-action
 }
 
 
