@@ -22,7 +22,8 @@ from .engine import (
     Context, active_rules, apply_config_suppressions, run, run_internal_errors, sort_findings,
 )
 from .graph import build_graph
-from .loaders.handlers import default_cache_dir, scan_handlers
+from .loaders import comments
+from .loaders.handlers import CODE_EXTS, default_cache_dir, scan_handlers
 from .loaders.project import load_project
 from .loaders.variables import Options
 
@@ -115,6 +116,9 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
     apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
     ran = {r.id for r in selected}
+    # handler code is read for comments only where findings are (see comments.scan_code)
+    code_files = sorted({f.file for f in findings if f.file.endswith(CODE_EXTS)})
+    project.suppressions = project.suppressions + comments.scan_code(project.root, code_files)
     ctx.suppression_problems = suppressions.apply(findings, project.suppressions, ran, {r.id for r in all_rules})
     unused = run(graph, ctx, later["suppressions"])
     # an SLS006 note can itself be suppressed (ignore-file[SLS006]), without counting as a use

@@ -228,3 +228,51 @@ def test_json_output_is_deterministic(capsys, tmp_path):
     first = cli(capsys, root, "--format", "json").out
     assert first == cli(capsys, root, "--format", "json").out
     assert json.loads(first)["summary"] == {"error": 2, "warning": 1, "note": 2, "suppressed": 1}
+
+
+# --- handler code ---------------------------------------------------------------------------
+
+PY_SERVICE = 'service: py\nframeworkVersion: "3"\nprovider:\n  name: aws\n  runtime: python3.11\n' \
+             'functions:\n  get:\n    handler: handler.get\n'
+PY_HANDLER = '''\
+import boto3
+
+s3 = boto3.client("s3")
+
+
+def get(event, context):
+    text = "# sls-audit: ignore[SLS210] not a comment"
+    s3.put_object(Bucket="b", Key="k", Body=text)
+    return s3.get_object(Bucket="b", Key="k")  # sls-audit: ignore[SLS210] the bucket policy grants it
+'''
+
+
+def test_python_handler_comment(capsys, tmp_path):
+    root = write(tmp_path, {"serverless.yml": PY_SERVICE, "handler.py": PY_HANDLER})
+    r = cli(capsys, root, "--format", "json", "--select", "SLS210,SLS006", "--no-cache")
+    got = [(f["rule"], f["file"], f["line"], [s["justification"] for s in f["suppressions"]])
+           for f in r.json["findings"]]
+    assert got == [("SLS210", "handler.py", 8, []),
+                   ("SLS210", "handler.py", 9, ["the bucket policy grants it"])]
+
+
+def test_javascript_handler_comment_on_its_own_line(capsys, tmp_path):
+    import shutil
+
+    from pathlib import Path
+
+    post = Path(__file__).resolve().parent.parent / "fixtures" / "post"
+    shutil.copytree(post, tmp_path / "post")
+    handler = tmp_path / "post" / "services" / "subscriber" / "handler.js"
+    text = handler.read_text()
+    text = text.replace("  await ses.send(new SendEmailCommand({",
+                        "  // sls-audit: ignore[SLS210] granted by the org-wide SES policy (OPS-7)\n"
+                        "  await ses.send(new SendEmailCommand({")
+    text = text.replace("console.warn('publicFunction failed',",
+                        "console.warn('publicFunction failed // sls-audit: ignore[SLS301] in a string',")
+    handler.write_text(text)
+    r = cli(capsys, tmp_path / "post", "--format", "json", "--no-cache")
+    got = [(f["rule"], f["line"], f["suppressed"]) for f in r.json["findings"]]
+    assert got == [("SLS301", 25, False), ("SLS210", 19, True), ("SLS005", 17, False)]
+    [sup] = [f["suppressions"] for f in r.json["findings"] if f["rule"] == "SLS210"]
+    assert sup == [{"kind": "inSource", "justification": "granted by the org-wide SES policy (OPS-7)"}]
