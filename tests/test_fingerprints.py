@@ -102,6 +102,13 @@ def _chunks(lines: list[str], kind: str, starts: list, span) -> list[tuple[int, 
     return list(zip(bounds, bounds[1:]))
 
 
+def _flow_on_one_line(lines: list[str], starts: list, span) -> bool:
+    if span[0] != span[2] or not all(s[0] == s[2] == span[0] for s in starts):
+        return False
+    line = lines[span[0] - 1]
+    return line[span[1] - 1:span[1]] == "[" and all(line[s[1] - 1] not in "[{" for s in starts)
+
+
 def reverse_lists(text: str) -> str:
     """The same YAML with the order of its reversible block collections reversed."""
     try:
@@ -111,6 +118,16 @@ def reverse_lists(text: str) -> str:
     found: list = []
     _collections(doc, found)
     lines = text.split("\n")
+    # flow lists first (`Action: [a, b]`): they change one line and keep the line count
+    for kind, starts, span in found:
+        if kind == "list" and _flow_on_one_line(lines, starts, span):
+            line = lines[span[0] - 1]
+            pieces = [line[s[1] - 1:s[3] - 1] for s in starts]
+            out, last = [], 0
+            for s, piece in zip(starts, reversed(pieces)):
+                out += [line[last:s[1] - 1], piece]
+                last = s[3] - 1
+            lines[span[0] - 1] = "".join(out) + line[last:]
     ranges = []
     for kind, starts, span in found:
         chunks = _chunks(lines, kind, starts, span)
@@ -177,3 +194,23 @@ def test_the_edits_really_move_and_reorder_things(tmp_path):
     assert rev != text and sorted(rev.splitlines()) == sorted(text.splitlines())
     assert rev.index("logs:PutLogEvents") < rev.index('Action: "*"')
     assert rev.index("s3:GetObject") < rev.index("dynamodb:*")
+    assert reverse_lists("Action: [a:B, 'c:D', e:F]\nx: [1, 2]\n") == "Action: [e:F, 'c:D', a:B]\nx: [1, 2]\n"
+
+
+def test_shape_errors_in_lists_do_not_carry_their_index(tmp_path):
+    """`functions.a.events[1] must be a mapping`: the message names the index, the fingerprint not."""
+    text = ("service: s\nprovider:\n  name: aws\nfunctions:\n  a:\n    handler: h.a\n    events:\n"
+            "      - schedule: rate(1 hour)\n      - 42\n      - sqs: arn:aws:sqs:us-east-1:123456789012:q\n")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "serverless.yml").write_text(text)
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "serverless.yml").write_text(reverse_lists(text))
+    one, two = audit(tmp_path / "one", cache=False), audit(tmp_path / "two", cache=False)
+    [a] = [f for f in one.findings if f.rule == "SLS001"]
+    [b] = [f for f in two.findings if f.rule == "SLS001"]
+    assert "events[1]" in a.message and (a.line, b.line) == (9, 9)
+    assert reverse_lists(text).index("- 42") > reverse_lists(text).index("- sqs")
+    (tmp_path / "two" / "serverless.yml").write_text(text.replace("      - schedule: rate(1 hour)\n", ""))
+    [c] = [f for f in audit(tmp_path / "two", cache=False).findings if f.rule == "SLS001"]
+    assert "events[0]" in c.message
+    assert a.fingerprint == b.fingerprint == c.fingerprint
