@@ -214,3 +214,12 @@ def test_shape_errors_in_lists_do_not_carry_their_index(tmp_path):
     [c] = [f for f in audit(tmp_path / "two", cache=False).findings if f.rule == "SLS001"]
     assert "events[0]" in c.message
     assert a.fingerprint == b.fingerprint == c.fingerprint
+
+
+def test_one_unresolved_variable_under_two_keys_gives_two_fingerprints(tmp_path):
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  environment:\n    A: ${self:custom.missing}\n"
+        "    B: ${self:custom.missing}\nfunctions:\n  a:\n    handler: h.a\n")
+    found = [f for f in audit(tmp_path, cache=False).findings if f.rule == "SLS002"]
+    assert [f.line for f in found] == [5, 6]
+    assert len({f.fingerprint for f in found}) == 2

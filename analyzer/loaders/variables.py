@@ -262,7 +262,9 @@ class Resolver:
             return S.Unresolved("cycle", value, self.rel, reason="cycle")
         span = _span_of(container, key)
         saved = self._site
-        self._site = (self.rel, span[0], span[1], span)
+        # the key names the site in fingerprints (two `${self:custom.x}` under different keys
+        # are two findings); a list index would change when the list is reordered
+        self._site = (self.rel, span[0], span[1], span, key if isinstance(key, str) else "")
         self._busy.add(token)
         try:
             result = self.resolve_string(value)
@@ -590,7 +592,7 @@ class Resolver:
         span = site[3] if len(site) > 3 else (site[1], site[2], site[1], site[2])
         self.diagnostics.append(Diagnostic(
             "SLS002", f"cannot resolve {text}: {reason}", site[0], span[0], span[1], span[2], span[3],
-            names=(text,),
+            names=(text, site[4]) if len(site) > 4 else (text,),
         ))
         return S.Unresolved("unresolved", text[2:-1], site[0], site[1], site[2], reason=reason)
 
