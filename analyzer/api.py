@@ -110,29 +110,36 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
         from .loaders.variables import Diagnostic
         ctx.internal_errors.append(Diagnostic("SLS000", msg, "", 1, 1, 1, 1, names=(msg,)))
     selected = active_rules(all_rules, config)
-    later = {step: [r for r in selected if getattr(r, "after", "") == step] for step in ("suppressions", "baseline")}
     with _no_cyclic_gc():
         findings = run(graph, ctx, [r for r in selected if r.id != "SLS000" and not getattr(r, "after", "")])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
-    apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
+    findings = sort_findings(_suppress(findings, graph, ctx, selected, all_rules, baseline))
+    return Report(root=project.root, findings=findings, graph=graph, project=project,
+                  rules=all_rules, coverage=coverage(project), config=config,
+                  baseline=baseline.path if baseline is not None else None)
+
+
+def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: list, baseline) -> list:
+    """config `suppress:` -> comments, then SLS006 on them -> baseline, then SLS007 on it."""
+    project, config = ctx.project, ctx.config
+    prefix = relative_prefix(Path(project.root), config.base_dir)
+    later = {step: [r for r in selected if getattr(r, "after", "") == step] for step in ("suppressions", "baseline")}
     ran = {r.id for r in selected}
+    apply_config_suppressions(findings, config, prefix)
     # handler code is read for comments only where findings are (see comments.scan_code)
     code_files = sorted({f.file for f in findings if f.file.endswith(CODE_EXTS)})
     project.suppressions = project.suppressions + comments.scan_code(project.root, code_files)
     ctx.suppression_problems = suppressions.apply(findings, project.suppressions, ran, {r.id for r in all_rules})
     unused = run(graph, ctx, later["suppressions"])
     # an SLS006 note can itself be suppressed (ignore-file[SLS006]), without counting as a use
-    apply_config_suppressions(unused, config, relative_prefix(Path(project.root), config.base_dir))
+    apply_config_suppressions(unused, config, prefix)
     suppressions.apply(unused, project.suppressions, ran, set(), report=False)
-    findings += unused
+    findings = findings + unused
     if baseline is not None:
         ctx.stale_baseline = [(baseline_mod.location(baseline, e, project.root), e)
                               for e in baseline_mod.apply(findings, baseline, ran)]
         findings += run(graph, ctx, later["baseline"])
-    findings = sort_findings(findings)
-    return Report(root=project.root, findings=findings, graph=graph, project=project,
-                  rules=all_rules, coverage=coverage(project), config=config,
-                  baseline=baseline.path if baseline is not None else None)
+    return findings
 
 
 def coverage(project) -> dict:
