@@ -138,7 +138,9 @@ def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: li
     if baseline is not None:
         ctx.stale_baseline = [(baseline_mod.location(baseline, e, project.root), e)
                               for e in baseline_mod.apply(findings, baseline, ran)]
-        findings += run(graph, ctx, later["baseline"])
+        stale = run(graph, ctx, later["baseline"])
+        apply_config_suppressions(stale, config, prefix)
+        findings += stale
     return findings
 
 

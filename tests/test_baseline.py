@@ -230,3 +230,14 @@ def test_render_is_sorted_by_file_rule_fingerprint():
     data = json.loads(render(fs))
     assert [(e["file"], e["rule"], e["fingerprint"]) for e in data["findings"]] == [
         ("a.yml", "SLS202", "b"), ("s.yml", "SLS201", "a"), ("s.yml", "SLS201", "c")]
+
+
+def test_stale_entries_can_be_suppressed_by_config(capsys, tmp_path):
+    root = repo(tmp_path)
+    (tmp_path / "b.json").write_text('{"version": 1, "tool": "sls-audit", "findings": [\n'
+                                     '  {"rule": "SLS202", "file": "gone.yml", "fingerprint": "0", "message": ""}\n]}\n')
+    (root / ".sls-audit.yml").write_text("suppress:\n  - rule: SLS007\n    reason: old services are deleted next week\n")
+    r = cli(capsys, root, "--baseline", tmp_path / "b.json", "--format", "json", "--select", "SLS007,SLS202")
+    assert [(f["rule"], f["line"], f["suppressed"]) for f in r.json["findings"]] == [
+        ("SLS007", 2, True), ("SLS202", 12, False)]
+    assert r.json["findings"][0]["file"] == (tmp_path / "b.json").resolve().as_posix()
