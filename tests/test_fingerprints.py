@@ -223,3 +223,10 @@ def test_one_unresolved_variable_under_two_keys_gives_two_fingerprints(tmp_path)
     found = [f for f in audit(tmp_path, cache=False).findings if f.rule == "SLS002"]
     assert [f.line for f in found] == [5, 6]
     assert len({f.fingerprint for f in found}) == 2
+
+
+def test_every_rule_with_a_bad_fixture_is_covered():
+    """The edited repositories exercise every rule that has a `bad` fixture."""
+    fired = {f.rule for repo in REPOS for f in audit(repo, cache=False).findings}
+    wanted = {d.name for d in (FIXTURES / "rules").iterdir() if (d / "bad").is_dir()}
+    assert wanted <= fired, sorted(wanted - fired)
