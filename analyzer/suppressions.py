@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from .model import Loc
 
-
 SELF = "SLS006"
 
 

@@ -110,8 +110,8 @@ SLS006_CASES = {
     "unknown id": ({13: "# sls-audit: ignore[SLS2O1] typo"}, 13,
                    "suppression ignore[SLS2O1]: no rule has the id SLS2O1"),
     "malformed": ({13: "# sls-audit: ignroe[SLS201] typo"}, 13,
-                  "'sls-audit: ignroe[SLS201] typo' is not a suppression: write `# sls-audit: ignore[SLS201] "
-                  "reason` (this line or the next) or `# sls-audit: ignore-file[SLS201] reason` (the whole file)"),
+                  ("'sls-audit: ignroe[SLS201] typo' is not a suppression: write `# sls-audit: ignore[SLS201] "
+                   "reason` (this line or the next) or `# sls-audit: ignore-file[SLS201] reason` (the whole file)")),
     "empty ids": ({13: "# sls-audit: ignore[] why"}, 13,
                   "'sls-audit: ignore[] why' names no rule: list rule ids or prefixes, e.g. ignore[SLS201]"),
     "unused file scope": ({1: "# sls-audit: ignore-file[SLS3] no endpoints here"}, 1,
@@ -258,7 +258,6 @@ def test_python_handler_comment(capsys, tmp_path):
 
 def test_javascript_handler_comment_on_its_own_line(capsys, tmp_path):
     import shutil
-
     from pathlib import Path
 
     post = Path(__file__).resolve().parent.parent / "fixtures" / "post"

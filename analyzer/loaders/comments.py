@@ -61,9 +61,9 @@ def _parse(file: str, lines: list[str], lineno: int, m: re.Match, start: int | N
             if nxt and not nxt.startswith(lead):
                 target, target_text = n + 1, nxt
                 break
-    base = dict(file=file, line=lineno, column=start + 1, end_column=len(line.rstrip()) + 1,
-                text=f"sls-audit: {rest}".strip(), own_line=own_line, target=target,
-                target_text=target_text)
+    base = {"file": file, "line": lineno, "column": start + 1, "end_column": len(line.rstrip()) + 1,
+            "text": f"sls-audit: {rest}".strip(), "own_line": own_line, "target": target,
+            "target_text": target_text}
     d = _DIRECTIVE.match(rest)
     if not d:
         return SuppressionComment(**base, problem=(
@@ -178,7 +178,7 @@ def _non_plain_scalars(text: str) -> list[tuple[int, int]]:
         for tok in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(tok, yaml.ScalarToken) and not tok.plain:
                 out.append((tok.start_mark.index, tok.end_mark.index))
-    except yaml.YAMLError:
+    except Exception:  # noqa: BLE001 - a YAMLError, or anything odd: keep what was found
         pass
     return out
 
