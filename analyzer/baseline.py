@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loaders.yamlmarks import MDict, MList, ParseError, load_bytes
+from .loaders.yamlmarks import MDict, MList, ParseError, decode, load_bytes
 from .model import Loc
 
 VERSION = 1
@@ -46,12 +47,40 @@ class Baseline:
 
 
 def read(path: str | os.PathLike) -> Baseline:
-    """Read and check a baseline file; raise BaselineError saying what is wrong and where."""
+    """Read and check a baseline file; raise BaselineError saying what is wrong and where.
+
+    `json` parses it (a baseline of 10,000 findings is a few MB: the mark-keeping YAML loader
+    would take 20 times longer); entry lines come from one scan of the text, and only a
+    malformed file is parsed again with marks to say where it is wrong."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as e:
         raise BaselineError(f"{path}: cannot read the baseline: {e.strerror or e}") from None
+    try:
+        text = decode(data)
+        doc = json.loads(text)
+    except (ParseError, ValueError, RecursionError):
+        doc = None
+    if not _valid(doc):
+        _explain(path, data)
+    lines = _entry_lines(text, len(doc["findings"]))
+    if lines is None:   # an unusual layout: take every entry's line from the marks
+        lines = [span[0] for span in load_bytes(data)[0]["findings"].ispans]
+    entries = [Entry(e["rule"], e["file"], e["fingerprint"], e.get("message") if isinstance(e.get("message"), str)
+                     else "", line) for e, line in zip(doc["findings"], lines)]
+    return Baseline(str(path), entries)
+
+
+def _valid(doc) -> bool:
+    return (isinstance(doc, dict) and doc.get("tool") == "sls-audit" and doc.get("version") == VERSION
+            and isinstance(doc.get("findings"), list)
+            and all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("rule", "file", "fingerprint"))
+                    for e in doc["findings"]))
+
+
+def _explain(path, data: bytes):
+    """Raise the BaselineError for a file that is not a valid baseline, with its line."""
     try:
         doc, _ = load_bytes(data)   # JSON is YAML: the loader keeps every entry's line
     except ParseError as e:
@@ -65,15 +94,30 @@ def read(path: str | os.PathLike) -> Baseline:
         raise BaselineError(f"{path}:{line}: baseline version {doc.get('version')!r} is not supported "
                             f"(this sls-audit reads version {VERSION})")
     items = doc["findings"]
-    entries = []
     for item, span in zip(items, items.ispans):
         if not isinstance(item, MDict) or not all(isinstance(item.get(k), str) for k in ("rule", "file", "fingerprint")):
             raise BaselineError(f"{path}:{span[0]}: a baseline entry needs string \"rule\", \"file\" and "
                                 "\"fingerprint\" fields")
-        msg = item.get("message")
-        entries.append(Entry(item["rule"], item["file"], item["fingerprint"], msg if isinstance(msg, str) else "",
-                             span[0]))
-    return Baseline(str(path), entries)
+    raise BaselineError(f"{path}: not a valid sls-audit baseline (JSON with the layout above)")
+
+
+_FP_KEY = re.compile(r'"fingerprint"\s*:')
+
+
+def _entry_lines(text: str, count: int) -> list[int] | None:
+    """The line of each entry's `{`, in order, when each entry has one "fingerprint" key
+    (inside a JSON string the quotes would be escaped); None otherwise."""
+    offsets = [m.start() for m in _FP_KEY.finditer(text)]
+    if len(offsets) != count:
+        return None
+    out, line, pos = [], 1, 0
+    for off in offsets:
+        brace = text.rfind("{", pos, off)
+        at = brace if brace >= 0 else off
+        line += text.count("\n", pos, at)
+        pos = at
+        out.append(line)
+    return out
 
 
 def render(findings: list) -> str:

@@ -241,3 +241,21 @@ def test_stale_entries_can_be_suppressed_by_config(capsys, tmp_path):
     assert [(f["rule"], f["line"], f["suppressed"]) for f in r.json["findings"]] == [
         ("SLS007", 2, True), ("SLS202", 12, False)]
     assert r.json["findings"][0]["file"] == (tmp_path / "b.json").resolve().as_posix()
+
+
+@pytest.mark.parametrize("layout", ["compact", "odd"])
+def test_entry_lines_whatever_the_layout(tmp_path, layout):
+    from analyzer.baseline import read
+
+    if layout == "compact":
+        text = ('{"version": 1, "tool": "sls-audit", "findings": [{"rule": "A", "file": "f", "fingerprint": "1"},\n'
+                '\n  {"fingerprint": "2", "rule": "B", "file": "f"}, {"rule": "C", "file": "f", "fingerprint": "3"}]}')
+        want = [1, 3, 3]
+    else:   # a duplicated key: JSON keeps the last value, the lines come from the marks
+        text = ('{"version": 1, "tool": "sls-audit", "findings": [\n {"rule": "A", "file": "f", "fingerprint": "0",\n'
+                '  "fingerprint": "1"},\n {"rule": "B", "file": "f", "fingerprint": "2"}]}')
+        want = [2, 4]
+    (tmp_path / "b.json").write_text(text)
+    got = read(tmp_path / "b.json").entries
+    assert [(e.rule, e.line) for e in got] == list(zip("ABC", want))
+    assert got[0].fingerprint == "1"
