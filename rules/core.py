@@ -180,14 +180,15 @@ class UnusedSuppression(Rule):
     what = """
 A `# sls-audit: ignore[...]` or `# sls-audit: ignore-file[...]` comment that:
 
-- suppresses nothing: no finding of the rules it names starts on the line it applies to (its own
-  line for a comment after a value, the next line for a comment on a line of its own), or, for
-  `ignore-file`, anywhere in the file. Rules left out of the run (`--select`, `--ignore`) never
-  make a comment unused;
+- suppresses nothing: no finding of the rules it names starts on, or spans, the line it applies
+  to (its own line for a comment after a value, the next line for a comment on a line of its
+  own), or, for `ignore-file`, anywhere in the file. Rules left out of the run (`--select`,
+  `--ignore`) never make a comment unused;
 - gives no reason after the brackets (it still suppresses);
 - names an id that no rule has (a typo), or is not a directive sls-audit knows.
 
-The finding is on the comment's line.
+The finding is on the comment's line. The same directives work as `#` comments in Python
+handlers and `//` comments in JavaScript/TypeScript handlers, in the files that hold findings.
 """
     why = """
 A suppression outlives the problem it hid: once the finding is fixed or moved, a forgotten comment
