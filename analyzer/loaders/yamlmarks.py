@@ -189,6 +189,12 @@ def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
     out[long] = value
     out.kspans[long] = span
     out.vspans[long] = span
+    if type(value) is str:
+        out.hot = "${" in value or "arn:" in value or "amazonaws.com" in value
+    elif isinstance(value, (MDict, MList)):
+        out.hot = value.hot
+    if isinstance(value, MList) and long == "Fn::GetAtt":
+        value.hot = out.hot = any(type(p) is str and "${" in p for p in value)
     if type(value) is str and "${" in value:
         sites.vars.append((out, long))
     if long == "Fn::ImportValue":
