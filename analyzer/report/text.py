@@ -182,7 +182,8 @@ def _plural(n: int, word: str) -> str:
 def coverage_text(c: dict) -> str:
     sym = ", ".join(f"{k} {v}" for k, v in c["symbolic_values"].items()) or "none"
     code = "" if c.get("code_scanning", "on") == "on" else " (code scanning off)"
-    return (f"Analyzed {c['services']} services, {c['functions']} functions from {c['files']} files "
+    return (f"Analyzed {_plural(c['services'], 'service')}, {_plural(c['functions'], 'function')} "
+            f"from {_plural(c['files'], 'file')} "
             f"({c['unreadable_files']} unreadable, {c['skipped_not_static']} skipped as not static).\n"
             f"Handlers: {c['handlers_found']} found, {c['handlers_scanned']} scanned{code}. "
             f"Roles: {c['roles']} ({c['opaque_roles']} opaque). Symbolic values: {sym}. "
