@@ -185,7 +185,7 @@ def _analyze(args) -> int:
     elif args.format == "github":
         from .report import github
 
-        text = github.render(report, base=_from_cwd(report.root))
+        text = github.render(report, base=_from_repository_root(report.root))
     else:
         from .report import text as text_report
 
@@ -205,14 +205,20 @@ def _analyze(args) -> int:
     return 1 if failing else 0
 
 
-def _from_cwd(root: str) -> str:
-    """The analyzed folder as seen from the current directory (the repository root in CI),
-    so annotations name files as GitHub does; '' when it is the current directory or outside it."""
-    try:
-        rel = os.path.relpath(Path(root).resolve(), Path.cwd().resolve())
-    except (OSError, ValueError):
-        return ""
-    return "" if rel == "." or rel.startswith("..") else rel.replace(os.sep, "/")
+def _from_repository_root(root: str) -> str:
+    """The analyzed folder as seen from the repository root — $GITHUB_WORKSPACE in GitHub
+    Actions (a step may run in a sub-folder), else the current directory — so annotations
+    name files as GitHub does; '' when it is that folder, or outside it."""
+    for anchor in (os.environ.get("GITHUB_WORKSPACE"), os.getcwd()):
+        if not anchor:
+            continue
+        try:
+            rel = os.path.relpath(Path(root).resolve(), Path(anchor).resolve())
+        except (OSError, ValueError):
+            continue
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return "" if rel == "." else rel.replace(os.sep, "/")
+    return ""
 
 
 def _policy(args, config, params) -> int:

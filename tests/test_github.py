@@ -39,6 +39,11 @@ def mixed(tmp_path):
                                      "cyc/serverless.yml": CYCLE})
 
 
+@pytest.fixture(autouse=True)
+def outside_github_actions(monkeypatch):
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+
+
 def test_one_annotation_per_finding_by_severity_then_a_summary(capsys, mixed, monkeypatch):
     monkeypatch.chdir(mixed)
     r = cli(capsys, ".", "--format", "github")
@@ -77,6 +82,21 @@ def test_paths_are_relative_to_the_current_directory_in_ci(capsys, monkeypatch):
     _, props, msg = parse(r.out.splitlines()[1])
     assert props["line"] == "18" and props["col"] == "13"
     assert "↳ fixtures/post/services/subscriber/serverless.yml:13:3 function sendWelcomeEmail" in msg
+
+
+def test_github_workspace_is_the_root_when_a_step_runs_in_a_sub_folder(capsys, monkeypatch, tmp_path):
+    repo = write(tmp_path / "repo", {"services/users/serverless.yml": V3_IAM})
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(repo))
+    monkeypatch.chdir(repo / "services")            # `working-directory: services`
+    r = cli(capsys, "users", "--format", "github")
+    assert parse(r.out.splitlines()[0])[1]["file"] == "services/users/serverless.yml"
+    # a workspace that does not hold the analyzed folder: the current directory is the anchor
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "elsewhere"))
+    r = cli(capsys, "users", "--format", "github")
+    assert parse(r.out.splitlines()[0])[1]["file"] == "users/serverless.yml"
+    monkeypatch.chdir(tmp_path)
+    r = cli(capsys, repo, "--format", "github")
+    assert parse(r.out.splitlines()[0])[1]["file"] == "repo/services/users/serverless.yml"
 
 
 def test_suppressed_findings_are_omitted_but_counted(capsys, tmp_path):
