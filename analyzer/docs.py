@@ -20,7 +20,8 @@ def pages() -> dict[str, str]:
              "`sls-audit explain ID` prints the same text.", "",
              "| id | name | default severity | what it finds |", "|---|---|---|---|"]
     for r in rules:
-        lines.append(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity} | {r.summary} |")
+        summary = " ".join(r.summary.split()).replace("|", "\\|")   # one table row, whatever it says
+        lines.append(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity} | {summary} |")
     out["index.md"] = "\n".join(lines) + "\n"
     return out
 
