@@ -9,6 +9,7 @@ The CLI is a thin layer over `audit()`; other tools can call it directly:
 from __future__ import annotations
 
 import gc
+import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,17 @@ class Report:
     config: Config | None = None
     baseline: str | None = None    # the baseline file read, when there was one
 
+    _sources: dict = field(default_factory=dict, repr=False)
+
+    def source_lines(self, file: str) -> list[str] | None:
+        """The lines of a repository file a finding points at, for code frames in reports.
+
+        Read lazily (only files that have findings), once, capped at SOURCE_CAP bytes; None for
+        a file outside the root, unreadable, too large or binary. Reporters show; they never read."""
+        if file not in self._sources:
+            self._sources[file] = _read_source(Path(self.root), file)
+        return self._sources[file]
+
     @property
     def analyzed(self) -> bool:
         """False when no configuration at all could be read (the CLI then exits 2)."""
@@ -69,8 +81,11 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
-         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None):
-    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read."""
+         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
+         progress=None):
+    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
+
+    `progress(done, total)` is called as each config file is loaded (the CLI draws a bar)."""
     p = Path(path)
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
@@ -81,7 +96,7 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
-        project = load_project(found, options, framework or config.framework)
+        project = load_project(found, options, framework or config.framework, progress)
         if cache and cache_dir is None:
             cache_dir = default_cache_dir()
         scan_handlers(project, cache_dir if cache else None, enabled=code)
@@ -91,7 +106,7 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None, baseline=None) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, progress=None, baseline=None) -> Report:
     """Findings -> config `suppress:` -> inline comments (then SLS006) -> `baseline`, a
     `baseline.Baseline` from `baseline.read` (then SLS007) -> sorted. Suppressed findings stay."""
     from rules.registry import load_rules
@@ -100,7 +115,7 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir)
+                                 code=code, cache=cache, cache_dir=cache_dir, progress=progress)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -142,6 +157,29 @@ def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: li
         apply_config_suppressions(stale, config, prefix)
         findings += stale
     return findings
+
+
+SOURCE_CAP = 2 * 1024 * 1024
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")   # as the YAML and code loaders count lines
+
+
+def _read_source(root: Path, file: str) -> list[str] | None:
+    if not file or Path(file).is_absolute():
+        return None
+    try:
+        base = root.resolve()
+        path = (base / file).resolve()
+        if not path.is_relative_to(base) or not path.is_file() or path.stat().st_size > SOURCE_CAP:
+            return None
+        data = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if b"\0" in data:
+        return None
+    lines = _LINE_BREAK.split(data.decode("utf-8", "replace"))
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def coverage(project) -> dict:

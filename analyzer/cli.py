@@ -9,6 +9,7 @@ import argparse
 import gc
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from . import __version__
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="analyze a repository and report findings (the default)")
     _common(check)
-    check.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--format", "-f", choices=("text", "json", "sarif", "github"), default="text",
+                       help="github: workflow-command annotations for GitHub Actions")
     check.add_argument("--select", action="append", metavar="IDS", help="rule ids or prefixes to run (comma-separated)")
     check.add_argument("--ignore", action="append", metavar="IDS", help="rule ids or prefixes to skip (comma-separated)")
     check.add_argument("--fail-on", choices=("note", "warning", "error"), help="lowest severity that fails (default: error)")
@@ -165,10 +167,13 @@ def _analyze(args) -> int:
         config.ignore = config.ignore + _split(args.ignore)
         if args.fail_on:
             config.fail_on = args.fail_on
+        from .report.progress import LoadProgress
+
         baseline = read_baseline(args.baseline) if args.baseline else None
-        report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                       baseline=baseline)
+        with LoadProgress.for_stream(sys.stderr) or nullcontext() as progress:
+            report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
+                           framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                           progress=progress, baseline=baseline)
     except BaselineError as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -189,6 +194,10 @@ def _analyze(args) -> int:
         from .report import sarif
 
         text = sarif.render(report)
+    elif args.format == "github":
+        from .report import github
+
+        text = github.render(report, base=_from_repository_root(report.root))
     else:
         from .report import text as text_report
 
@@ -220,6 +229,22 @@ def _write_baseline(report, path: str) -> int:
         n = text.count('"fingerprint":')
         print(f"sls-audit: wrote {n} finding{'s' * (n != 1)} to baseline {path}", file=sys.stderr)
     return rc
+
+
+def _from_repository_root(root: str) -> str:
+    """The analyzed folder as seen from the repository root — $GITHUB_WORKSPACE in GitHub
+    Actions (a step may run in a sub-folder), else the current directory — so annotations
+    name files as GitHub does; '' when it is that folder, or outside it."""
+    for anchor in (os.environ.get("GITHUB_WORKSPACE"), os.getcwd()):
+        if not anchor:
+            continue
+        try:
+            rel = os.path.relpath(Path(root).resolve(), Path(anchor).resolve())
+        except (OSError, ValueError):
+            continue
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return "" if rel == "." else rel.replace(os.sep, "/")
+    return ""
 
 
 def _policy(args, config, params) -> int:

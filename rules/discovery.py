@@ -513,7 +513,11 @@ def _scan_literals(context) -> list:
                     if not env and "arn:" not in v and "amazonaws.com" not in v:
                         continue
                     text = v
-                elif t is MDict or t is MList or isinstance(v, (dict, list)):
+                elif t is MDict or t is MList:
+                    if v.hot:  # the loader saw an ARN, a host name, a variable or environment below
+                        stack.append((v, (rec, k, c, k == "environment" and _env_parent(rec))))
+                    continue
+                elif isinstance(v, (dict, list)):
                     stack.append((v, (rec, k, c, k == "environment" and _env_parent(rec))))
                     continue
                 elif t is S.SymStr:

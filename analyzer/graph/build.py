@@ -22,8 +22,28 @@ class GraphBuilder:
         return node_id in self.nodes
 
     def into(self, g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+        """Fill an empty MultiDiGraph's adjacency directly: `add_edges_from` checks and copies
+        every edge one call at a time (0.7 s for 100k edges), this is one pass. The layout is
+        networkx's documented one (`_succ[u][v][key] = attrs`, `_pred[v][u]` the same dict), and
+        a test compares the result with `add_edges_from`'s."""
         g.add_nodes_from(self.nodes.items())
-        g.add_edges_from(self.edges)
+        succ, pred, node = g._succ, g._pred, g._node
+        for u, v, attrs in self.edges:
+            for n in (u, v):
+                if n not in node:
+                    node[n] = {}
+                    succ[n] = {}
+                    pred[n] = {}
+            keys = succ[u].get(v)
+            if keys is None:
+                keys = succ[u][v] = pred[v][u] = {}
+            key = len(keys)
+            while key in keys:
+                key += 1
+            keys[key] = attrs
+        from . import queries
+
+        queries.seed_edges(g, self.edges)
         return g
 
 
@@ -70,7 +90,7 @@ def build_graph(project) -> tuple[nx.MultiDiGraph, Index]:
             builder.add(g, project, index)
         except Exception as e:  # noqa: BLE001 - a builder bug is SLS000, never a crash
             project.diagnostics.append(_internal(builder.__name__.rsplit(".", 1)[-1], e))
-    return g.into(nx.MultiDiGraph()), index
+    return nx.freeze(g.into(nx.MultiDiGraph())), index
 
 
 def _internal(step: str, e: Exception):

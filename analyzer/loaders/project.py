@@ -21,7 +21,9 @@ from .yamlmarks import MDict, MList, ParseError, Sites, decode, load_bytes
 _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
 
-def load_project(found: Discovered, options: Options, framework: str | None = None) -> Project:
+def load_project(found: Discovered, options: Options, framework: str | None = None,
+                 progress=None) -> Project:
+    """`progress(done, total)`, when given, is called after each config file is read."""
     root = found.root
     project = Project(root=str(root))
     project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic) + len(found.problems)
@@ -41,14 +43,17 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             by_dir[_norm(cdir / cs.path)] = cs
 
     pending = []
-    for rel in found.configs:
+    total = len(found.configs)
+    for done, rel in enumerate(found.configs, 1):
         try:
             item = _load_one(root, rel, project, options, by_dir)
         except Exception as e:  # noqa: BLE001 - one file must never stop the run
             project.diagnostics.append(_internal(rel, "loading", e))
-            continue
+            item = None
         if item is not None:
             pending.append(item)
+        if progress is not None:
+            progress(done, total)
 
     counts = Counter(name for _, _, name, _, _ in pending)
     for rel, doc, name, resolver, cs in pending:
