@@ -22,6 +22,7 @@ from .engine import (
 from .graph import build_graph
 from .loaders.handlers import default_cache_dir, scan_handlers
 from .loaders.project import load_project
+from .loaders.template import attach as attach_templates
 from .loaders.variables import Options
 
 
@@ -65,19 +66,28 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
-         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None):
-    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read."""
+         framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
+         templates=()):
+    """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
+
+    `templates` are CloudFormation/SAM files given by the user (`--template`); the ones
+    synthesized in `.serverless/` beside a service are found without asking.
+    """
     p = Path(path)
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
+    for t in templates:
+        if not Path(t).is_file():
+            raise NothingToAnalyze(f"{t}: no such template file")
     config = config or load_config(start=p)
     found = discover(p, config.exclude, exclude_base=config.base_dir)
-    if not (found.configs or found.composes or found.dynamic or found.problems):
+    if not (found.configs or found.composes or found.dynamic or found.problems or templates):
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
         project = load_project(found, options, framework or config.framework)
+        attach_templates(project, found.root, templates)
         if cache and cache_dir is None:
             cache_dir = default_cache_dir()
         scan_handlers(project, cache_dir if cache else None, enabled=code)
@@ -87,14 +97,14 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, templates=()) -> Report:
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir)
+                                 code=code, cache=cache, cache_dir=cache_dir, templates=templates)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -137,6 +147,7 @@ def coverage(project) -> dict:
         "opaque_roles": sum(1 for r in roles if r.opaque),
         "symbolic_values": dict(sorted(symbols.items())),
         "unresolved_values": sum(1 for d in project.diagnostics if d.rule == "SLS002"),
+        "templates": len(project.templates),
         "placeholders": 0,
     }
 
