@@ -39,6 +39,7 @@ class Report:
     rules: list
     coverage: dict = field(default_factory=dict)
     config: Config | None = None
+    extensions: list = field(default_factory=list)   # other tools whose findings are merged (cfn-lint)
 
     @property
     def analyzed(self) -> bool:
@@ -97,7 +98,7 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None, templates=()) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, templates=(), cfn_lint: bool = False) -> Report:
     from rules.registry import load_rules
 
     p = Path(path)
@@ -117,10 +118,17 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
     with _no_cyclic_gc():
         findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
+    extensions = []
+    if cfn_lint and project.templates:
+        from .cfn_lint import lint
+
+        linted, extension = lint(project, config)
+        findings += linted
+        extensions.append(extension)
     apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
     findings = sort_findings(findings)
     return Report(root=project.root, findings=findings, graph=graph, project=project,
-                  rules=all_rules, coverage=coverage(project), config=config)
+                  rules=all_rules, coverage=coverage(project), config=config, extensions=extensions)
 
 
 def coverage(project) -> dict:

@@ -42,6 +42,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-code", action="store_true", help="do not read handler source code")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the handler-code cache (in the user's cache folder)")
+    p.add_argument("--template", action="append", default=[], metavar="FILE",
+                   help="a CloudFormation or SAM template to analyze too (repeatable); one in a service's "
+                        ".serverless/ folder refines that service, any other is a service of its own")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", action="append", metavar="IDS", help="rule ids or prefixes to skip (comma-separated)")
     check.add_argument("--fail-on", choices=("note", "warning", "error"), help="lowest severity that fails (default: error)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    check.add_argument("--cfn-lint", action="store_true",
+                       help="also run cfn-lint's rules on the templates (findings cfn-lint:<id>)")
 
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
@@ -133,7 +138,7 @@ def _analyze(args) -> int:
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
                                      params=params, framework=args.framework, code=not args.no_code,
-                                     cache=not args.no_cache)
+                                     cache=not args.no_cache, templates=args.template)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
                     if d.rule == "SLS001":
@@ -160,7 +165,8 @@ def _analyze(args) -> int:
         if args.fail_on:
             config.fail_on = args.fail_on
         report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                       framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                       templates=args.template, cfn_lint=args.cfn_lint)
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -201,7 +207,8 @@ def _policy(args, config, params) -> int:
     from .report import policy as policy_report
 
     project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
-                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                                 templates=args.template)
     if not project.services:
         print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
         return 2

@@ -49,7 +49,7 @@ SCHEMA = {
         "fail-on": SEVERITY,
         "rules": {
             "type": "object",
-            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_:-]*$"},  # cfn-lint:W3005 too
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": False,

@@ -60,7 +60,8 @@ def render(report, color: bool | None = None, width: int = 100) -> str:
         f"({c['unreadable_files']} unreadable, {c['skipped_not_static']} skipped as not static); "
         f"handlers found {c['handlers_found']}, scanned {c['handlers_scanned']}; "
         f"roles {c['roles']} ({c['opaque_roles']} opaque); symbolic values: {sym}; "
-        f"unresolved {c['unresolved_values']}; placeholders {c['placeholders']}.",
+        f"unresolved {c['unresolved_values']}; templates {c.get('templates', 0)}; "
+        f"placeholders {c['placeholders']}.",
         style="dim"), soft_wrap=True)
     return buf.getvalue()
 
