@@ -107,8 +107,10 @@ def _finding(rule_cls, severity: str, hit, graph, context: Context) -> Finding:
                                                      deployed.end_column),
                                "deployed in the synthesized template"
                                + (f" as {deployed.key_path}" if deployed.key_path else "")))
-        if where.note and where.note not in message:
-            message = f"{message} ({where.note})"
+    note = getattr(where, "note", "") or next(
+        (n.note for n in (_loc_object(x, graph) for x in hit.nodes) if getattr(n, "note", "")), "")
+    if note and note not in message:  # why the deployed template disagrees with serverless.yml
+        message = f"{message} ({note})"
     return Finding(
         rule=rule_cls.id, name=rule_cls.name, severity=severity, message=message,
         file=file, line=span[0], column=span[1], end_line=span[2], end_column=span[3],

@@ -229,3 +229,46 @@ def test_cfn_lint_is_imported_only_when_a_template_exists(case, imported):
     out = subprocess.run([sys.executable, "-c", code, str(FIXTURES / case)], cwd=REPO_ROOT,
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == str(imported)
+
+
+def test_template_wins_a_dropped_function_role_says_why():
+    """frameworkVersion 4 describes per-function roles; the osls template deploys the shared one."""
+    report = audit(FIXTURES / "templates" / "compose", cache=False)
+    missing = [f for f in report.findings if f.rule == "SLS210"]
+    assert sorted((f.file, f.line) for f in missing) == [("users/src/createUser.js", 11), ("users/src/getUser.js", 10)]
+    for f in missing:
+        assert "the deployed template gives it role IamRoleLambdaExecution" in f.message
+    roles = {n for n, d in report.graph.nodes(data=True) if d["kind"] == "role" and n.startswith("role:users.")}
+    assert roles == {"role:users.IamRoleLambdaExecution"}   # the roles that did not deploy are gone
+
+
+def test_framework_helpers_and_url_permissions_are_boilerplate():
+    report = audit(FIXTURES / "templates-boilerplate", cache=False)
+    assert report.findings == []
+    g = report.graph
+    assert [n for n, d in g.nodes(data=True) if d["kind"] == "function"] == ["fn:media.resize"]
+    stmts = {n: d for n, d in g.nodes(data=True) if d["kind"] == "statement"}
+    assert all(d["framework"] for d in stmts.values())
+    assert "stmt:media.ResizeLambdaPermissionEventsRuleSchedule1.0" in stmts
+    assert any(d["actions"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] for d in stmts.values())
+    urls = [d for _, _, d in g.edges(data=True) if d["kind"] == "triggers" and d["event"] == "url"]
+    assert [d["authorizer"] for d in urls] == ["aws_iam"]
+
+
+def test_url_permissions_the_framework_adds_for_an_open_url_are_not_sls208(tmp_path):
+    root = tmp_path / "media"
+    shutil.copytree(FIXTURES / "templates-boilerplate", root)
+    yml = root / "serverless.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("    url:\n      authorizer: aws_iam\n", "    url: true\n"),
+                   encoding="utf-8")
+
+    def change(res):
+        res["ResizeLambdaFunctionUrl"]["Properties"]["AuthType"] = "NONE"
+        for lid, action, extra in (("ResizeLambdaPermissionFnUrl", "lambda:InvokeFunctionUrl", {"FunctionUrlAuthType": "NONE"}),
+                                   ("ResizeLambdaPermissionFn", "lambda:InvokeFunction", {"InvokedViaFunctionUrl": True})):
+            res[lid] = {"Type": "AWS::Lambda::Permission", "Properties": {
+                "FunctionName": {"Fn::GetAtt": ["ResizeLambdaFunction", "Arn"]}, "Action": action, "Principal": "*",
+                **extra}}
+    edit_template(root, change)
+    report = audit(root, cache=False)
+    assert [(f.rule, f.line) for f in report.findings] == [("SLS302", line_of(yml, "url: true"))]

@@ -32,6 +32,7 @@ _POLLERS = (
     {"kinesis:getrecords", "kinesis:getsharditerator", "kinesis:describestream", "kinesis:describestreamsummary",
      "kinesis:listshards", "kinesis:liststreams", "kinesis:subscribetoshard"},
 )
+_FRAMEWORK_HELPERS = ("CustomDashresourceDash",)   # CustomDashresourceDashexistingDashs3LambdaFunction
 _TRACING = {"xray:puttracesegments", "xray:puttelemetryrecords"}
 
 
@@ -79,6 +80,8 @@ class Merge:
     def functions(self) -> None:
         for tr in self.t.of_type("AWS::Lambda::Function"):
             fn = self.fns.get(tr.logical_id)
+            if fn is None and tr.logical_id.startswith(_FRAMEWORK_HELPERS):
+                continue  # the framework's own custom-resource helpers (existing S3 buckets, ...)
             if fn is None:
                 fn = self._new_function(tr)
             if not self.alone:
@@ -94,7 +97,20 @@ class Merge:
                 fn.environment = {}
             lid = _logical(props.get("Role"))
             if lid is not None:
+                before = fn.role
                 fn.role = self._role_for(fn, lid)
+                if before and before != fn.role and not self.alone:
+                    fn.loc = replace(fn.loc, note=f"the deployed template gives it role {lid}, not "
+                                     f"{before.split('.', 1)[-1]} as serverless.yml says: the framework "
+                                     "dropped its own role")
+        self._drop_undeployed_roles()
+
+    def _drop_undeployed_roles(self) -> None:
+        """Framework roles serverless.yml describes but the template does not deploy (a block the
+        framework ignored): nothing assumes them, and their statements grant nothing."""
+        used = {f.role for f in self.svc.functions}
+        self.svc.roles = [r for r in self.svc.roles if r.id in used or r.kind not in ("shared", "per-function")
+                          or r.logical_id in self.t.resources]
 
     def _new_function(self, tr) -> Function:
         """A function only the template has (a plugin added it): reported where it deploys."""
@@ -236,7 +252,7 @@ class Merge:
             principal = props.get("Principal")
             conditions = {k: props.get(k) for k in ("SourceArn", "SourceAccount", "PrincipalOrgID")
                           if props.get(k) is not None} or None
-            url = props.get("FunctionUrlAuthType") is not None
+            url = props.get("FunctionUrlAuthType") is not None or props.get("InvokedViaFunctionUrl") is True
             scoped = bool(conditions) and isinstance(principal, str) and principal.endswith(".amazonaws.com")
             framework = scoped or (url and fn is not None)   # URLs are judged by SLS302
             st = Statement(
