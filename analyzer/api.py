@@ -30,6 +30,10 @@ class NothingToAnalyze(Exception):
     """The path does not exist or holds no readable configuration (exit 2)."""
 
 
+class SynthFailed(NothingToAnalyze):
+    """`--synth` produced no template at all: node, npm or osls missing, or every service failed."""
+
+
 @dataclass
 class Report:
     root: str
@@ -68,11 +72,13 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
          framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
-         templates=()):
+         templates=(), synth: bool = False):
     """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
 
     `templates` are CloudFormation/SAM files given by the user (`--template`); the ones
-    synthesized in `.serverless/` beside a service are found without asking.
+    synthesized in `.serverless/` beside a service are found without asking. `synth`: also run
+    the real framework offline (analyzer.synth) for every AWS service; raises SynthFailed when
+    no template at all could be produced (its templates win over `.serverless/` ones).
     """
     p = Path(path)
     if not p.exists():
@@ -88,24 +94,55 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
         project = load_project(found, options, framework or config.framework)
-        attach_templates(project, found.root, templates)
-        if cache and cache_dir is None:
-            cache_dir = default_cache_dir()
-        scan_handlers(project, cache_dir if cache else None, enabled=code)
-        graph, index = build_graph(project)
+    result = synthesize_templates(project, params) if synth else None
+    try:
+        with _no_cyclic_gc():
+            attach_templates(project, found.root, templates)
+            if cache and cache_dir is None:
+                cache_dir = default_cache_dir()
+            scan_handlers(project, cache_dir if cache else None, enabled=code)
+            graph, index = build_graph(project)
+    finally:
+        if result is not None:
+            result.cleanup()
     return project, graph, index
+
+
+def synthesize_templates(project, params=None):
+    """`--synth`: package every AWS service with osls (offline, on a scratch copy) and hand the
+    templates to the project. The templates live in a scratch folder until the graph is built.
+
+    Merge hook: the template loader (templates into the graph) plugs in at `use_templates`."""
+    from .synth import synthesize
+
+    result = synthesize(project, params=params)
+    project.synth = result
+    if not result.templates:
+        result.cleanup()
+        raise SynthFailed("--synth: no template could be synthesized:\n" + "\n".join(result.problems))
+    use_templates(project, result)
+    return result
+
+
+def use_templates(project, result) -> None:
+    """Synthesized templates (`result.templates`: service dir -> template path) join the project
+    as the template loader reads them; the scratch files are removed once the graph is built."""
+    from .loaders.template import synthesized
+
+    synthesized(project, result.templates)
 
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None, templates=(), cfn_lint: bool = False) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, templates=(), cfn_lint: bool = False,
+          synth: bool = False) -> Report:
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir, templates=templates)
+                                 code=code, cache=cache, cache_dir=cache_dir, templates=templates, synth=synth)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -155,9 +192,19 @@ def coverage(project) -> dict:
         "opaque_roles": sum(1 for r in roles if r.opaque),
         "symbolic_values": dict(sorted(symbols.items())),
         "unresolved_values": sum(1 for d in project.diagnostics if d.rule == "SLS002"),
+        **_placeholders(project),
         "templates": len(project.templates),
-        "placeholders": 0,
     }
 
 
-__all__ = ["audit", "load", "Report", "NothingToAnalyze", "ConfigError"]
+def _placeholders(project) -> dict:
+    """With --synth: the values the offline stub answered instead of the cloud, and where the
+    `${...}` they stand for is written."""
+    result = project.synth
+    if result is None:
+        return {"placeholders": 0}
+    return {"placeholders": len(result.placeholders), "templates": len(result.templates),
+            "placeholder_values": [p.as_dict() for p in result.placeholders]}
+
+
+__all__ = ["audit", "load", "Report", "NothingToAnalyze", "SynthFailed", "ConfigError"]

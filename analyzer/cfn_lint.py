@@ -7,8 +7,6 @@ only here, and only when asked: importing it and loading its rules takes seconds
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 from .engine import is_selected
 from .findings import Finding, fingerprint
 
@@ -26,10 +24,8 @@ def lint(project, config) -> tuple[list[Finding], dict]:
     findings: list[Finding] = []
     rules: dict = {}
     for t in project.templates:
-        path = Path(t.file) if Path(t.file).is_absolute() else Path(project.root) / t.file
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        text = t.text
+        if text is None:
             continue  # the loader reported it already (SLS001)
         region = regions.get(t.service_file or t.file) or "us-east-1"
         for m in cfn_lint(text, regions=[region]):

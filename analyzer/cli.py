@@ -45,6 +45,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--template", action="append", default=[], metavar="FILE",
                    help="a CloudFormation or SAM template to analyze too (repeatable); one in a service's "
                         ".serverless/ folder refines that service, any other is a service of its own")
+    p.add_argument("--synth", action="store_true",
+                   help="also run the framework (osls package, needs Node.js) offline on a scratch copy "
+                        "to produce each service's CloudFormation template")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +141,9 @@ def _analyze(args) -> int:
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
                                      params=params, framework=args.framework, code=not args.no_code,
-                                     cache=not args.no_cache, templates=args.template)
+                                     cache=not args.no_cache, templates=args.template,
+                                     synth=args.synth)
+            _synth_notes(project)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
                     if d.rule == "SLS001":
@@ -166,7 +171,8 @@ def _analyze(args) -> int:
             config.fail_on = args.fail_on
         report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
                        framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                       templates=args.template, cfn_lint=args.cfn_lint)
+                       templates=args.template, cfn_lint=args.cfn_lint, synth=args.synth)
+        _synth_notes(report.project)
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -208,7 +214,8 @@ def _policy(args, config, params) -> int:
 
     project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
                                  framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                                 templates=args.template)
+                                 templates=args.template, synth=args.synth)
+    _synth_notes(project)
     if not project.services:
         print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
         return 2
@@ -223,6 +230,13 @@ def _policy(args, config, params) -> int:
     else:
         text = policy_report.render_yaml(graph, index, policies, args.function)
     return _emit(text, args.output)
+
+
+def _synth_notes(project) -> None:
+    """Services --synth could not package (the others were): said on stderr, never fatal."""
+    if project.synth is not None:
+        for problem in project.synth.problems:
+            print(f"sls-audit: --synth: {problem}", file=sys.stderr)
 
 
 def _emit(text: str, output: str | None, machine: bool = True) -> int:

@@ -180,3 +180,4 @@ class Project:
     symbols: list = field(default_factory=list)
     files_seen: int = 0
     templates: list = field(default_factory=list)   # loaders.template.Template, synthesized or given
+    synth: object = None      # analyzer.synth.SynthResult when --synth ran

@@ -41,6 +41,7 @@ class Template:
     doc: MDict | None = None
     sam: bool = False
     given: bool = False      # named with --template
+    text: str | None = None  # the file's text, for cfn-lint (a synthesized one is gone by then)
 
     def of_type(self, *types: str) -> list[TemplateResource]:
         return [r for r in self.resources.values() if r.type in types]
@@ -54,9 +55,12 @@ def beside(root: Path, service_file: str) -> str | None:
 
 
 def load(root: Path, rel: str, diagnostics: list, service_file: str | None = None,
-         given: bool = False) -> Template | None:
-    """Decode one template; problems become SLS001 diagnostics (file and line), never a crash."""
-    path = Path(rel) if Path(rel).is_absolute() else root / rel
+         given: bool = False, source: Path | None = None) -> Template | None:
+    """Decode one template; problems become SLS001 diagnostics (file and line), never a crash.
+
+    `rel` is how reports name it; `source`, when given, is where it is read from (a template
+    `--synth` produced in a scratch folder is named where `sls package` would write it)."""
+    path = source or (Path(rel) if Path(rel).is_absolute() else root / rel)
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -84,11 +88,15 @@ def load(root: Path, rel: str, diagnostics: list, service_file: str | None = Non
         if not matches:
             diagnostics.append(Diagnostic("SLS001", "cannot parse template: it is empty", rel, 1, 1, 1, 1))
         return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
     doc = convert(raw, rel)
     if not isinstance(doc, MDict):
         diagnostics.append(Diagnostic("SLS001", "the top level of a template must be a mapping", rel, 1, 1, 1, 1))
         return None
-    t = Template(file=rel, service_file=service_file, doc=doc, given=given)
+    t = Template(file=rel, service_file=service_file, doc=doc, given=given, text=text)
     transform = doc.get("Transform")
     transforms = transform if isinstance(transform, list) else [transform]
     t.sam = any(isinstance(x, str) and x.startswith("AWS::Serverless") for x in transforms)
@@ -165,11 +173,12 @@ def attach(project, root: Path, given=()) -> None:
     any other is a service of its own (plain CloudFormation or SAM).
     """
     by_dir = {}
+    have = {t.service_file for t in project.templates}   # synthesized with --synth: the freshest
     for svc in project.services:
         if svc.provider != "aws":
             continue
         by_dir[Path(os.path.dirname(svc.file)).as_posix()] = svc
-        rel = beside(root, svc.file)
+        rel = beside(root, svc.file) if svc.file not in have else None
         if rel is not None:
             t = load(root, rel, project.diagnostics, service_file=svc.file)
             if t is not None:
@@ -201,6 +210,21 @@ def attach(project, root: Path, given=()) -> None:
             if not Path(rel).is_absolute():
                 _find_handlers(root, rel, svc)
             project.services.append(svc)
+
+
+def synthesized(project, templates: dict) -> None:
+    """Templates `--synth` produced (service dir -> path in a scratch folder), each named where
+    `sls package` writes it beside its service."""
+    root = Path(project.root)
+    for svc in project.services:
+        d = Path(svc.file).parent.as_posix() or "."
+        path = templates.get(d)
+        if path is None:
+            continue
+        rel = Path(*BESIDE).as_posix() if d == "." else f"{d}/{Path(*BESIDE).as_posix()}"
+        t = load(root, rel, project.diagnostics, service_file=svc.file, source=Path(path))
+        if t is not None:
+            project.templates.append(t)
 
 
 def sam_functions(t: Template) -> list:

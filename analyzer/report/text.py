@@ -63,6 +63,10 @@ def render(report, color: bool | None = None, width: int = 100) -> str:
         f"unresolved {c['unresolved_values']}; templates {c.get('templates', 0)}; "
         f"placeholders {c['placeholders']}.",
         style="dim"), soft_wrap=True)
+    for p in c.get("placeholder_values", ()):
+        where = ", ".join(f"{r['text']} at {r['file']}:{r['line']}:{r['column']}" for r in p["refs"])
+        console.print(Text(f"  placeholder in {p['service']}'s template: {p['source']} {p['name']} = "
+                           f"{p['value']}" + (f" ({where})" if where else ""), style="dim"), soft_wrap=True)
     return buf.getvalue()
 
 
