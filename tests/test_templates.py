@@ -272,3 +272,22 @@ def test_url_permissions_the_framework_adds_for_an_open_url_are_not_sls208(tmp_p
     edit_template(root, change)
     report = audit(root, cache=False)
     assert [(f.rule, f.line) for f in report.findings] == [("SLS302", line_of(yml, "url: true"))]
+
+
+def test_synthesized_templates_are_named_beside_their_service(tmp_path):
+    """--synth hands over templates in a scratch folder; reports name them where `sls package`
+    writes them (the scratch copy is gone once the graph is built)."""
+    from analyzer.api import use_templates
+    from analyzer.api import load as load_project
+    from analyzer.synth import SynthResult
+
+    root = copy("templates-plugin", tmp_path)
+    scratch = tmp_path / "scratch" / "template.json"
+    scratch.parent.mkdir()
+    shutil.move(root / TEMPLATE, scratch)
+    (root / ".serverless").rmdir()
+    project, _, _ = load_project(root, code=False, cache=False)
+    assert project.templates == []
+    use_templates(project, SynthResult(templates={".": scratch}))
+    [t] = project.templates
+    assert (t.file, t.service_file) == (TEMPLATE, "serverless.yml") and t.text
