@@ -291,3 +291,14 @@ def test_synthesized_templates_are_named_beside_their_service(tmp_path):
     use_templates(project, SynthResult(templates={".": scratch}))
     [t] = project.templates
     assert (t.file, t.service_file) == (TEMPLATE, "serverless.yml") and t.text
+
+
+def test_plaintext_secret_only_the_template_sets(tmp_path):
+    root = copy("templates-plugin", tmp_path)
+    edit_template(root, lambda res: res["PlaceOrderLambdaFunction"]["Properties"]["Environment"]["Variables"]
+                  .update({"STRIPE_SECRET_KEY": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}))
+    [f] = [f for f in audit(root, cache=False).findings if f.rule == "SLS303"]
+    assert (f.file, f.line) == ("serverless.yml", line_of(root / "serverless.yml", "placeOrder:"))
+    assert "STRIPE_SECRET_KEY" in f.message and "deployed template adds this environment variable" in f.message
+    assert f.related[0].file == TEMPLATE
+    assert f.related[0].line == line_of(root / TEMPLATE, "STRIPE_SECRET_KEY")
