@@ -97,7 +97,7 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     result = synthesize_templates(project, params) if synth else None
     try:
         with _no_cyclic_gc():
-            attach_templates(project, found.root, templates)
+            attach_templates(project, found.root, templates, found.serverless_dirs)
             if cache and cache_dir is None:
                 cache_dir = default_cache_dir()
             scan_handlers(project, cache_dir if cache else None, enabled=code)

@@ -11,6 +11,7 @@ imported only when a template exists (importing it costs a second or more).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +49,15 @@ class Template:
 
 
 def beside(root: Path, service_file: str) -> str | None:
-    """The repository-relative path of the template synthesized next to a serverless.yml, if any."""
-    rel = Path(os.path.dirname(service_file), *BESIDE).as_posix()
-    path = root / rel
-    return rel if path.is_file() and not path.is_symlink() else None
+    """The repository-relative path of the template synthesized next to a serverless.yml, if any
+    (one `lstat` per service: plain string paths, a thousand services must not notice)."""
+    d = os.path.dirname(service_file)
+    rel = f"{d}/{BESIDE[0]}/{BESIDE[1]}" if d else f"{BESIDE[0]}/{BESIDE[1]}"
+    try:
+        st = os.lstat(os.path.join(str(root), rel))
+    except OSError:
+        return None
+    return rel if stat.S_ISREG(st.st_mode) else None
 
 
 def load(root: Path, rel: str, diagnostics: list, service_file: str | None = None,
@@ -166,19 +172,22 @@ def _span(node) -> tuple:
 __all__ = ["Template", "TemplateResource", "beside", "load", "convert"]
 
 
-def attach(project, root: Path, given=()) -> None:
+def attach(project, root: Path, given=(), serverless_dirs: set | None = None) -> None:
     """Templates synthesized beside each AWS service, and the ones named with `--template`.
 
     A given template that sits in `.serverless/` beside a loaded service merges into it;
-    any other is a service of its own (plain CloudFormation or SAM).
+    any other is a service of its own (plain CloudFormation or SAM). `serverless_dirs`, from
+    discovery's walk, spares a file-system look-up for every service without a `.serverless/`.
     """
     by_dir = {}
     have = {t.service_file for t in project.templates}   # synthesized with --synth: the freshest
     for svc in project.services:
         if svc.provider != "aws":
             continue
-        by_dir[Path(os.path.dirname(svc.file)).as_posix()] = svc
-        rel = beside(root, svc.file) if svc.file not in have else None
+        by_dir[os.path.dirname(svc.file) or "."] = svc
+        d = os.path.dirname(svc.file)
+        looked = serverless_dirs is None or (d or ".") in serverless_dirs or d in serverless_dirs
+        rel = beside(root, svc.file) if svc.file not in have and looked else None
         if rel is not None:
             t = load(root, rel, project.diagnostics, service_file=svc.file)
             if t is not None:
