@@ -302,3 +302,18 @@ def test_plaintext_secret_only_the_template_sets(tmp_path):
     assert "STRIPE_SECRET_KEY" in f.message and "deployed template adds this environment variable" in f.message
     assert f.related[0].file == TEMPLATE
     assert f.related[0].line == line_of(root / TEMPLATE, "STRIPE_SECRET_KEY")
+
+
+def test_http_api_route_the_template_opens(tmp_path):
+    root = tmp_path / "clean"
+    shutil.copytree(FIXTURES / "templates" / "clean", root)
+    tpl = root / "inventory" / TEMPLATE
+    assert audit(root, cache=False).findings == []
+    doc = json.loads(tpl.read_text(encoding="utf-8"))
+    doc["Resources"]["HttpApiRouteGetStockSkuVar"]["Properties"]["AuthorizationType"] = "NONE"
+    tpl.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    [f] = audit(root, cache=False).findings
+    assert (f.rule, f.file, f.line) == ("SLS301", "inventory/serverless.yml",
+                                        line_of(root / "inventory" / "serverless.yml", "- httpApi:"))
+    assert "AuthorizationType NONE" in f.message
+    assert f.related[0].file == f"inventory/{TEMPLATE}"

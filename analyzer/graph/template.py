@@ -296,6 +296,7 @@ class Merge:
                 else:
                     cfg = MDict({"method": method, "path": path})
                     fn.events.append(Event("http", -1, cfg, self._at(fn.loc, tr.loc, "endpoint"), deployed=attrs))
+        self._routes()
         for tr in self.t.of_type("AWS::Lambda::Url"):
             fn = self.fns.get(_logical(tr.properties.get("TargetFunctionArn")) or "")
             if fn is None:
@@ -310,6 +311,33 @@ class Merge:
             else:
                 fn.events.append(Event("url", -1, MDict(), self._at(fn.loc, tr.loc, "function URL"),
                                        deployed=attrs))
+
+    def _routes(self) -> None:
+        """HTTP API routes (`RouteKey: GET /path`) and the function their integration targets."""
+        for tr in sorted(self.t.of_type("AWS::ApiGatewayV2::Route"), key=lambda r: r.logical_id):
+            props = tr.properties
+            integ = self.t.resources.get(_function_in_target(props.get("Target")) or "")
+            lid = _function_in(integ.properties.get("IntegrationUri")) if integ is not None else None
+            fn = self.fns.get(lid or "")
+            key = S.text_of(props.get("RouteKey"))
+            if fn is None or key.startswith("$"):
+                continue  # websocket routes ($connect...) are judged from serverless.yml
+            method, _, path = key.partition(" ")
+            method, path = (method.upper(), path) if path else ("ANY", method)
+            attrs = _method_auth(props)
+            events = [e for e in fn.events if e.type == "httpApi"]
+            ev = _event_for(events, method, path)
+            if ev is not None:
+                written = _written_authorizer(ev.config)
+                ev.deployed = {"authorizer": attrs["authorizer"]}
+                if not self.alone:
+                    note = ("the deployed template sets AuthorizationType NONE for this route"
+                            if written and attrs["authorizer"] is None else ev.loc.note)
+                    ev.loc = replace(ev.loc, deployed=tr.loc, note=note)
+            else:
+                cfg = MDict({"method": method, "path": path})
+                fn.events.append(Event("httpApi", -1, cfg, self._at(fn.loc, tr.loc, "route"),
+                                       deployed={"authorizer": attrs["authorizer"]}))
 
     def _rest_path(self, ref) -> str:
         parts: list = []
@@ -534,6 +562,20 @@ def _function_in(value) -> str | None:
     return None
 
 
+def _function_in_target(value) -> str | None:
+    """`integrations/<Ref HttpApiIntegration...>` -> the integration's logical id."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, MDict) and "Ref" in v:
+            return S.text_of(v["Ref"])
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def _method_auth(props) -> dict:
     auth = S.text_of(props.get("AuthorizationType")).upper() or "NONE"
     return {"authorizer": None if auth == "NONE" else auth.lower(),
@@ -557,7 +599,8 @@ def _event_for(events: list, method: str, path: str):
             m, p = S.text_of(cfg.get("method") or "ANY"), S.text_of(cfg.get("path") or "/")
         else:
             continue
-        if m.upper() == method and norm(p) == norm(path):
+        m = "ANY" if m.strip() == "*" else m.upper()
+        if m == method and norm(p) == norm(path):
             return ev
     return None
 
