@@ -317,3 +317,20 @@ def test_http_api_route_the_template_opens(tmp_path):
                                         line_of(root / "inventory" / "serverless.yml", "- httpApi:"))
     assert "AuthorizationType NONE" in f.message
     assert f.related[0].file == f"inventory/{TEMPLATE}"
+
+
+def test_sarif_with_template_related_locations_is_valid(tmp_path, capsys):
+    try:
+        from sarif_schema import assert_valid_sarif
+    except ImportError:  # tests/ collected as a package
+        from tests.sarif_schema import assert_valid_sarif
+    root = copy("templates-plugin", tmp_path)
+    r = cli(capsys, "check", root, "--format", "sarif", "--no-cache")
+    doc = json.loads(r.out)
+    assert_valid_sarif(doc)
+    results = doc["runs"][0]["results"]
+    assert len(results) == 3
+    for res in results:
+        [related] = res["relatedLocations"]
+        assert related["physicalLocation"]["artifactLocation"]["uri"] == TEMPLATE
+    assert doc["runs"][0]["properties"]["coverage"]["templates"] == 1

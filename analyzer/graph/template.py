@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..frameworks import SHARED_ROLE, normalized_function_name
+from ..frameworks import SHARED_ROLE
 from ..loaders import symbols as S
 from ..loaders.service import statement_from
 from ..loaders.yamlmarks import MDict, MList
@@ -615,4 +615,4 @@ def _same(a, b) -> bool:
         _logical(a) is not None and _logical(a) == _logical(b)))
 
 
-__all__ = ["refine", "Merge", "normalized_function_name"]
+__all__ = ["refine", "Merge", "service_of"]

@@ -213,11 +213,15 @@ def attach(project, root: Path, given=(), serverless_dirs: set | None = None) ->
         if owner is None:
             from ..graph.template import service_of
 
-            from .project import _find_handlers
+            from .project import _find_handlers, _internal
 
-            svc = service_of(t, project)
-            if not Path(rel).is_absolute():
-                _find_handlers(root, rel, svc)
+            try:
+                svc = service_of(t, project)
+                if not Path(rel).is_absolute():
+                    _find_handlers(root, rel, svc)
+            except Exception as e:  # noqa: BLE001 - one template must never stop the run
+                project.diagnostics.append(_internal(rel, "modelling", e))
+                continue
             project.services.append(svc)
 
 
