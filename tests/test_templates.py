@@ -334,3 +334,15 @@ def test_sarif_with_template_related_locations_is_valid(tmp_path, capsys):
         [related] = res["relatedLocations"]
         assert related["physicalLocation"]["artifactLocation"]["uri"] == TEMPLATE
     assert doc["runs"][0]["properties"]["coverage"]["templates"] == 1
+
+
+def test_a_statement_the_template_lacks_makes_the_call_fail_and_says_why(tmp_path):
+    root = copy("templates-plugin", tmp_path)
+
+    def change(res):
+        stmts = res["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        stmts[:] = [s for s in stmts if "dynamodb:PutItem" not in json.dumps(s)]
+    edit_template(root, change)
+    [f] = [f for f in audit(root, cache=False).findings if f.rule == "SLS210"]
+    assert (f.file, f.line) == ("src/orders.py", line_of(root / "src" / "orders.py", "put_item"))
+    assert "the deployed role IamRoleLambdaExecution lacks 1 statement(s) serverless.yml gives it" in f.message

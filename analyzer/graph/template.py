@@ -222,7 +222,15 @@ class Merge:
             else:
                 cand.loc = replace(anchor, deployed=tloc, note=ADDED.format(what="statement"))
                 out.append(cand)
+        dropped = [st for st in model if id(st) not in taken and not st.framework]
         role.statements = out
+        if dropped:  # findings on its functions (a call that will fail) say why
+            actions = sorted({a for st in dropped for a in st.actions})
+            note = (f"the deployed role {role.logical_id} lacks {len(dropped)} statement(s) serverless.yml "
+                    f"gives it ({', '.join(actions[:5])}{', ...' if len(actions) > 5 else ''})")
+            for fn in self.svc.functions:
+                if fn.role == role.id and fn.loc is not None and not fn.loc.note:
+                    fn.loc = replace(fn.loc, note=note)
 
     def _merge_managed(self, role, tr) -> None:
         arns = tr.properties.get("ManagedPolicyArns")
