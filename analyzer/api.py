@@ -119,7 +119,8 @@ def synthesize_templates(project, params=None):
     project.synth = result
     if not result.templates:
         result.cleanup()
-        raise SynthFailed("--synth: no template could be synthesized:\n" + "\n".join(result.problems))
+        raise SynthFailed("--synth: no template could be synthesized:\n"
+                          + "\n".join("  " + p.replace("\n", "\n  ") for p in result.problems))
     use_templates(project, result)
     return result
 

@@ -265,3 +265,15 @@ def test_synth_without_node_on_path_exits_2_with_a_clear_message(tmp_path, monke
         assert "--synth: no template could be synthesized" in r.stderr
         assert "node not found on PATH" in r.stderr and "Traceback" not in r.output
     assert not os.path.exists(tmp_path / "cache" / "sls-audit" / "osls")
+
+
+def test_stub_tells_services_apart_by_their_access_key():
+    """Services are packaged side by side: each signs with its own fake key."""
+    with Stub() as stub:
+        stub.requesters = {"AKIASYNTHA": "billing", "AKIASYNTHB": "orders"}
+        for key in ("AKIASYNTHA", "AKIASYNTHB"):
+            botocore.session.get_session().create_client(
+                "ssm", region_name="eu-west-1", endpoint_url=stub.url, aws_access_key_id=key,
+                aws_secret_access_key="example").get_parameter(Name=f"/{key}")
+    assert sorted((s.requester, s.name) for s in stub.served) == [("billing", "/AKIASYNTHA"),
+                                                                   ("orders", "/AKIASYNTHB")]

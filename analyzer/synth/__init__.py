@@ -8,8 +8,10 @@ and a message for every service that could not be packaged. It never writes into
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,17 +58,23 @@ class SynthResult:
             self.workdir = None
 
 
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def service_dir(svc) -> str:
     return Path(svc.file).parent.as_posix() or "."
 
 
 def synthesize(project, stage: str | None = None, region: str | None = None, *,
                cache_dir: Path | None = None, workdir: Path | None = None, params: dict | None = None,
-               timeout: int = PACKAGE_TIMEOUT, services: list | None = None) -> SynthResult:
+               timeout: int = PACKAGE_TIMEOUT, services: list | None = None,
+               jobs: int | None = None) -> SynthResult:
     """Package every AWS service of `project` with osls; see the module docstring.
 
     `stage`/`region` override each service's own (already resolved by the loader); `params` are
-    `--param` values; `services` limits the run to these service directories."""
+    `--param` values; `services` limits the run to these service directories; `jobs` is how many
+    `osls package` run at once (default: the CPU count, at most 4)."""
     root = Path(project.root)
     wanted = [s for s in project.services if s.provider == "aws"
               and (services is None or service_dir(s) in services)]
@@ -91,21 +99,32 @@ def synthesize(project, stage: str | None = None, region: str | None = None, *,
         return result
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="sls-audit-synth-"))
     result.workdir, result.owned = work, owned
-    copy = scratch_copy(root, work / "repo")
+    try:
+        copy = scratch_copy(root, work / "repo")
+    except (OSError, shutil.Error) as e:
+        result.problems.append(f"cannot copy the repository to a scratch folder: {e}")
+        return result
     served_extra: list[Placeholder] = []
+    tasks = []
+    for i, svc in enumerate(sorted(wanted, key=lambda s: s.file)):
+        sdir = service_dir(svc)
+        cfg = copy / svc.file
+        try:
+            patch_config(cfg)
+        except (OSError, ValueError) as e:
+            result.problems.append(f"{svc.file}: cannot prepare the scratch copy: {e}")
+            continue
+        env, extra = _env_placeholders(svc, sdir)
+        osls_params, more = _params(project, svc, sdir, params or {})
+        served_extra += extra + more
+        # a key of its own tells the stub which service asked, while services run side by side
+        env["AWS_ACCESS_KEY_ID"] = f"AKIASLSAUDITSYNTH{i:03d}"
+        tasks.append((svc, sdir, cfg, env, osls_params))
     with Stub(repository_values(project)) as stub:
-        for svc in sorted(wanted, key=lambda s: s.file):
-            sdir = service_dir(svc)
-            cfg = copy / svc.file
-            try:
-                patch_config(cfg)
-            except (OSError, ValueError) as e:
-                result.problems.append(f"{svc.file}: cannot prepare the scratch copy: {e}")
-                continue
-            stub.requester = sdir
-            env, extra = _env_placeholders(svc, sdir)
-            osls_params, more = _params(project, svc, sdir, params or {})
-            served_extra += extra + more
+        stub.requesters = {t[3]["AWS_ACCESS_KEY_ID"]: t[1] for t in tasks}
+
+        def package(task) -> tuple[Path | None, str | None]:
+            svc, sdir, cfg, env, osls_params = task
             try:
                 template = run_package(fw, cfg.parent, stage=str(stage or svc.stage),
                                        region=str(region or svc.region), endpoint=stub.url,
@@ -113,15 +132,24 @@ def synthesize(project, stage: str | None = None, region: str | None = None, *,
                                        config=cfg.name, timeout=timeout)
                 doc = normalize_template(json.loads(template.read_text("utf-8")))
                 template.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+                return template, None
             except PackageFailed as e:
-                result.problems.append(f"{svc.file}: {e}")
-                continue
+                return None, f"{svc.file}: {e}"
             except (OSError, ValueError) as e:
-                result.problems.append(f"{svc.file}: osls wrote no readable template: {e}")
-                continue
-            result.templates[sdir] = template
-        for what in stub.refused:
-            result.problems.append(f"{what[0]}: the framework asked for {what[1]}, which is not available offline")
+                return None, f"{svc.file}: osls wrote no readable template: {e}"
+
+        # the first run alone fills the framework's caches in the shared HOME; then side by side
+        outcomes = [package(t) for t in tasks[:1]]
+        if len(tasks) > 1:
+            with ThreadPoolExecutor(max_workers=max(1, jobs or default_jobs())) as pool:
+                outcomes += list(pool.map(package, tasks[1:]))
+        for (svc, sdir, *_), (template, problem) in zip(tasks, outcomes):
+            if template is not None:
+                result.templates[sdir] = template
+            else:
+                result.problems.append(problem)
+        for who, what in sorted(stub.refused):
+            result.problems.append(f"{who or '?'}: the framework asked for {what}, which is not available offline")
     by_dir = {service_dir(s): s for s in wanted}
     items = {}
     for item in stub.served:

@@ -22,7 +22,8 @@ OSLS_VERSION = "4.3.1"
 # they win over a package.json range; others install at the version the service's package.json
 # asks for, else the newest.
 PINNED_PLUGINS = {"serverless-iam-roles-per-function": "3.2.0"}
-SKIP_DIRS = frozenset({"node_modules", ".serverless", ".git", ".sls-audit-cache", "__pycache__"})
+SKIP_DIRS = frozenset({"node_modules", ".serverless", ".git", ".sls-audit-cache", "__pycache__", ".venv",
+                       ".tox", ".mypy_cache", ".pytest_cache", ".terraform"})
 TEMPLATE = "cloudformation-template-update-stack.json"
 INSTALL_TIMEOUT = 600
 PACKAGE_TIMEOUT = 300

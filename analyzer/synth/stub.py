@@ -10,6 +10,7 @@ in a synthesized template were placeholders.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +65,8 @@ class Stub:
     values: Values = field(default_factory=Values)
     served: list = field(default_factory=list)
     refused: list = field(default_factory=list)   # (requester, what) it could not answer
-    requester: str = ""                           # set by the caller before each service
+    requester: str = ""                           # who asks, when the key names nobody
+    requesters: dict = field(default_factory=dict)  # access key id -> service: runs in parallel
     _server: object = None
     _thread: object = None
     _lock: object = field(default_factory=threading.Lock)
@@ -100,18 +102,19 @@ class Stub:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def record(self, source: str, name: str, value: str, known: bool) -> None:
+    def record(self, source: str, name: str, value: str, known: bool, key: str = "") -> None:
         with self._lock:
-            item = Served(source, name, value, known, self.requester)
+            item = Served(source, name, value, known, self.requesters.get(key, self.requester))
             if item not in self.served:
                 self.served.append(item)
 
-    def refuse(self, what: str) -> None:
+    def refuse(self, what: str, key: str = "") -> None:
         with self._lock:
-            self.refused.append((self.requester, what))
+            self.refused.append((self.requesters.get(key, self.requester), what))
 
 
 _REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,6 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # quiet: the framework's output is what matters
         pass
+
+    @property
+    def key(self) -> str:
+        """The access key id the request is signed with: each service gets its own."""
+        m = _CREDENTIAL.search(self.headers.get("Authorization", ""))
+        return m.group(1) if m else ""
 
     def do_GET(self) -> None:
         self._not_served(f"GET {self.path}")
@@ -143,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- STS -------------------------------------------------------------------------------------
     def _caller_identity(self) -> None:
         account, known = self.owner.values.account_id()
-        self.owner.record("aws", "accountId", account, known)
+        self.owner.record("aws", "accountId", account, known, self.key)
         self._xml(200, "GetCallerIdentity", "https://sts.amazonaws.com/doc/2011-06-15/",
                   f"<Arn>arn:aws:iam::{escape(account)}:user/sls-audit-synth</Arn>"
                   f"<UserId>AIDASLSAUDITSYNTH</UserId><Account>{escape(account)}</Account>")
@@ -152,11 +161,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _describe_stacks(self, stack: str) -> None:
         outputs = self.owner.values.stack_outputs(stack)
         if outputs is None:
-            self.owner.refuse(f"DescribeStacks {stack} (a stack nothing in the repository names)")
+            self.owner.refuse(f"DescribeStacks {stack} (a stack nothing in the repository names)", self.key)
             return self._xml_error(400, "ValidationError", f"Stack with id {stack} does not exist")
         members = []
         for key, (value, known) in sorted(outputs.items()):
-            self.owner.record("cf", f"{stack}.{key}", value, known)
+            self.owner.record("cf", f"{stack}.{key}", value, known, self.key)
             members.append(f"<member><OutputKey>{escape(key)}</OutputKey>"
                            f"<OutputValue>{escape(value)}</OutputValue></member>")
         self._xml(200, "DescribeStacks", "http://cloudformation.amazonaws.com/doc/2010-05-15/",
@@ -184,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _parameter(self, name: str) -> dict:
         value, known = self.owner.values.parameter(name)
-        self.owner.record("ssm", name, value, known)
+        self.owner.record("ssm", name, value, known, self.key)
         secure = name.startswith("/aws/reference/secretsmanager/")
         return {"Name": name, "Type": "SecureString" if secure else "String", "Value": value,
                 "Version": 1, "DataType": "text",
@@ -192,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- refusals and encodings ------------------------------------------------------------------
     def _not_served(self, what: str) -> None:
-        self.owner.refuse(what)
+        self.owner.refuse(what, self.key)
         message = (f"sls-audit --synth runs offline: its local AWS stub does not serve '{what}' "
                    "(only STS GetCallerIdentity, CloudFormation DescribeStacks and SSM GetParameter)")
         if self.headers.get("X-Amz-Target"):
