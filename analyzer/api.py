@@ -112,7 +112,7 @@ def synthesize_templates(project, params=None):
     """`--synth`: package every AWS service with osls (offline, on a scratch copy) and hand the
     templates to the project. The templates live in a scratch folder until the graph is built.
 
-    Merge hook: the template loader (templates into the graph) plugs in at `use_templates`."""
+    The template loader (analyzer.loaders.template) reads them in `use_templates`."""
     from .synth import synthesize
 
     result = synthesize(project, params=params)
