@@ -346,3 +346,36 @@ def test_a_statement_the_template_lacks_makes_the_call_fail_and_says_why(tmp_pat
     [f] = [f for f in audit(root, cache=False).findings if f.rule == "SLS210"]
     assert (f.file, f.line) == ("src/orders.py", line_of(root / "src" / "orders.py", "put_item"))
     assert "the deployed role IamRoleLambdaExecution lacks 1 statement(s) serverless.yml gives it" in f.message
+
+
+def test_triggers_know_where_they_deploy():
+    g = audit(FIXTURES / "templates-clean", cache=False).graph
+    deployed = {(u, v): d["loc"].deployed.key_path for u, v, d in g.edges(data=True)
+                if d["kind"] == "triggers" and d["loc"].deployed is not None}
+    assert deployed == {
+        ("res:shipping.ApiGatewayRestApi", "fn:shipping.getShipment"): "Resources.ApiGatewayMethodShipmentsIdVarGet",
+        ("res:shipping.SNSTopicShipmentsent", "fn:shipping.notifyShipped"): "Resources.SNSTopicShipmentsent",
+        ("res:shipping.ShipmentsQueue", "fn:shipping.createShipment"):
+            "Resources.CreateShipmentEventSourceMappingSQSShipmentsQueue",
+    }
+
+
+def test_a_function_only_the_template_has_is_analysed_where_it_deploys(tmp_path):
+    """A plugin adds a warmer function with its own role: it is in the graph, and its wide
+    statement is reported in the template (serverless.yml has no line for it)."""
+    root = copy("templates-plugin", tmp_path)
+
+    def change(res):
+        res["WarmerLambdaFunction"] = {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "orders-dev-warmer", "Handler": "warmer.handler", "Runtime": "nodejs20.x",
+            "Role": {"Fn::GetAtt": ["WarmerIamRole", "Arn"]}}}
+        res["WarmerIamRole"] = {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "warm",
+            "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}]}}]}}
+    edit_template(root, change)
+    report = audit(root, cache=False)
+    g = report.graph
+    assert ("fn:orders.warmer", "role:orders.WarmerIamRole") in {
+        (u, v) for u, v, d in g.edges(data=True) if d["kind"] == "assumes"}
+    wide = [f for f in report.findings if "lambda:*" in f.message and f.rule == "SLS201"]
+    assert [(f.file, f.line) for f in wide] == [(TEMPLATE, line_of(root / TEMPLATE, '"WarmerLambdaFunction"'))]
+    assert "deployed template adds this statement" in wide[0].message

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..frameworks import SHARED_ROLE
+from ..frameworks import SHARED_ROLE, topic_logical_id
 from ..loaders import symbols as S
 from ..loaders.service import statement_from
 from ..loaders.yamlmarks import MDict, MList
@@ -360,13 +360,22 @@ class Merge:
 
     # ---- event sources only the template has ---------------------------------
     def event_sources(self) -> None:
+        for fn in self.svc.functions:   # topics the framework creates for `sns: <name>` events
+            for ev in fn.events:
+                name = _topic_name(ev)
+                tr = self.t.resources.get(topic_logical_id(name)) if name else None
+                if tr is not None and not self.alone:
+                    ev.loc = _deployed(ev.loc, tr.loc)
         for tr in self.t.of_type("AWS::Lambda::EventSourceMapping"):
             fn = self.fns.get(_logical(tr.properties.get("FunctionName")) or "")
             arn = tr.properties.get("EventSourceArn")
             if fn is None or arn is None:
                 continue
             kind = self._source_kind(arn)
-            if any(e.type in ("sqs", "stream") and _same(_event_arn(e), arn) for e in fn.events):
+            known = next((e for e in fn.events if e.type in ("sqs", "stream") and _same(_event_arn(e), arn)), None)
+            if known is not None:
+                if not self.alone:
+                    known.loc = _deployed(known.loc, tr.loc)
                 continue
             fn.events.append(Event(kind, -1, MDict({"arn": arn}), self._at(fn.loc, tr.loc, f"{kind} event source")))
         for tr in self.t.of_type("AWS::SNS::Subscription"):
@@ -610,6 +619,20 @@ def _event_for(events: list, method: str, path: str):
         m = "ANY" if m.strip() == "*" else m.upper()
         if m == method and norm(p) == norm(path):
             return ev
+    return None
+
+
+def _topic_name(ev) -> str | None:
+    """The topic an `sns` event makes the framework create (`sns: name` or `topicName:`)."""
+    if ev.type != "sns":
+        return None
+    cfg = ev.config
+    if isinstance(cfg, str) and not cfg.startswith("arn:"):
+        return cfg
+    if isinstance(cfg, MDict):
+        name = cfg.get("topicName") or (cfg.get("arn") if isinstance(cfg.get("arn"), str) else None)
+        if isinstance(name, str) and not name.startswith("arn:"):
+            return name
     return None
 
 
