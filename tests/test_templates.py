@@ -379,3 +379,42 @@ def test_a_function_only_the_template_has_is_analysed_where_it_deploys(tmp_path)
     wide = [f for f in report.findings if "lambda:*" in f.message and f.rule == "SLS201"]
     assert [(f.file, f.line) for f in wide] == [(TEMPLATE, line_of(root / TEMPLATE, '"WarmerLambdaFunction"'))]
     assert "deployed template adds this statement" in wide[0].message
+
+
+SAM_POLICY_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  ItemsTable:
+    Type: AWS::DynamoDB::Table
+  PutItemFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: src/items.put
+      Runtime: python3.12
+      Environment:
+        Variables:
+          TABLE: !Ref ItemsTable
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref ItemsTable
+"""
+
+
+def test_sam_policy_templates_expand_to_their_statements(tmp_path, capsys):
+    (tmp_path / "src").mkdir()
+    shutil.copy(FIXTURES / "templates-sam" / "src" / "items.py", tmp_path / "src" / "items.py")
+    tpl = tmp_path / "template.yaml"
+    tpl.write_text(SAM_POLICY_TEMPLATE, encoding="utf-8")
+    r = cli(capsys, "check", tmp_path, "--template", tpl, "--format", "json", "--no-cache")
+    [f] = r.json["findings"]
+    assert (f["rule"], f["file"], f["line"]) == ("SLS207", "template.yaml", 14)
+    assert "dynamodb:Scan" in f["message"] and "dynamodb:PutItem" not in f["message"].split("needs:")[-1]
+    # bound to the stack's table: no `Resource: "*"` finding
+    r = cli(capsys, "graph", tmp_path, "--template", tpl, "--format", "json", "--no-cache")
+    [st] = [n for n in json.loads(r.out)["nodes"] if n["kind"] == "statement"]
+    assert st["resource_keys"][0] == "{res:%s.ItemsTable}" % tmp_path.name
+    # an unknown policy template: said so, and the role is opaque (nothing claimed about it)
+    tpl.write_text(SAM_POLICY_TEMPLATE + "        - NoSuchPolicyTemplate: {X: 1}\n", encoding="utf-8")
+    r = cli(capsys, "check", tmp_path, "--template", tpl, "--format", "json", "--no-cache")
+    assert [(f["rule"], f["line"]) for f in r.json["findings"]] == [("SLS002", 16)]
+    assert r.json["coverage"]["opaque_roles"] == 1

@@ -425,13 +425,14 @@ def service_of(t, project):
     project.diagnostics.extend(d for d in builder.diagnostics if d.rule == "SLS001")
     functions = ("AWS::Lambda::Function", "AWS::Serverless::Function")
     svc.resources = [r for r in svc.resources if r.type not in functions]
-    _sam(svc, t)
+    _sam(svc, t, project)
     Merge(svc, t, alone=True).run()
     return svc
 
 
-def _sam(svc, t) -> None:
+def _sam(svc, t, project) -> None:
     from ..loaders.template import sam_functions
+    from ..loaders.variables import Diagnostic
 
     prefix = svc.id[4:]
     for r, props in sam_functions(t):
@@ -470,6 +471,21 @@ def _sam(svc, t) -> None:
                     for st, loc in _statements_of(pol, f"Resources.{lid}.Properties.Policies[{i}].Statement", t.file):
                         role.statements.append(statement_from(st, f"stmt:{prefix}.{lid}Role.{len(role.statements)}",
                                                               "template", loc))
+                elif isinstance(pol, MDict) and len(pol) == 1:   # a SAM policy template
+                    name = str(next(iter(pol)))
+                    loc = entry_loc(pols, i, t.file, f"Resources.{lid}.Properties.Policies[{i}]")
+                    expanded = _sam_policy_template(name, pol[name], pols.ispans[i] if i < len(pols.ispans) else pol.span,
+                                                    t.file)
+                    if expanded is None:
+                        project.diagnostics.append(Diagnostic(
+                            "SLS002", f"SAM policy template {name} is unknown: the permissions it grants "
+                            f"{lid} are not analysed", loc.file, loc.line, loc.column, loc.end_line,
+                            loc.end_column, loc.key_path, (lid, name)))
+                        role.opaque = True
+                        continue
+                    for st in expanded:
+                        role.statements.append(statement_from(st, f"stmt:{prefix}.{lid}Role.{len(role.statements)}",
+                                                              "template", loc))
             svc.roles.append(role)
         fn.role = role.id
         events = props.get("Events")
@@ -499,6 +515,68 @@ def _sam(svc, t) -> None:
                                    entry_loc(props, "FunctionUrlConfig", t.file,
                                              f"Resources.{lid}.Properties.FunctionUrlConfig")))
         svc.functions.append(fn)
+
+
+_SAM_POLICIES: list = []
+
+
+def _sam_policy_template(name: str, params, span, file: str) -> list | None:
+    """The statements a SAM policy template (`DynamoDBCrudPolicy: {TableName: !Ref T}`) expands
+    to, through aws-sam-translator's own table (a cfn-lint dependency); None when unknown."""
+    try:
+        if not _SAM_POLICIES:
+            from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
+
+            _SAM_POLICIES.append(PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json()))
+        proc = _SAM_POLICIES[0]
+        if not proc.has(name):
+            return None
+        doc = proc.convert(name, S.plain(params) if isinstance(params, dict) else {})
+    except Exception:  # noqa: BLE001 - missing parameters, or no aws-sam-translator: unknown
+        return None
+    stmts = doc.get("Statement") if isinstance(doc, dict) else None
+    return [_marked(_bind_sub(st), span, file) for st in (stmts or []) if isinstance(st, dict)]
+
+
+def _bind_sub(value):
+    """`Fn::Sub: [template, {tableName: {Ref: T}}]` -> `Fn::Sub: template with ${T}`, so the
+    resource it names is the stack's own resource."""
+    if isinstance(value, list):
+        return [_bind_sub(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    sub = value.get("Fn::Sub")
+    if len(value) == 1 and isinstance(sub, list) and len(sub) == 2 and isinstance(sub[0], str) and isinstance(sub[1], dict):
+        text = sub[0]
+        for var, v in sub[1].items():
+            if isinstance(v, dict) and "Ref" in v:
+                rep = "${" + str(v["Ref"]) + "}"
+            elif isinstance(v, dict) and isinstance(v.get("Fn::GetAtt"), list):
+                rep = "${" + ".".join(str(x) for x in v["Fn::GetAtt"]) + "}"
+            elif isinstance(v, str):
+                rep = v
+            else:
+                continue
+            text = text.replace("${" + var + "}", rep)
+        return {"Fn::Sub": text}
+    return {k: _bind_sub(v) for k, v in value.items()}
+
+
+def _marked(value, span, file: str):
+    """Plain data -> MDict/MList spanning `span` (what the builders expect)."""
+    if isinstance(value, dict):
+        out = MDict(span=span)
+        out.source = file
+        for k, v in value.items():
+            out[k] = _marked(v, span, file)
+            out.kspans[k] = out.vspans[k] = span
+        return out
+    if isinstance(value, list):
+        out = MList([_marked(v, span, file) for v in value], span=span)
+        out.source = file
+        out.ispans = [span] * len(value)
+        return out
+    return value
 
 
 # ---- helpers ----------------------------------------------------------------
