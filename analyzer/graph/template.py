@@ -93,7 +93,7 @@ class Merge:
                 # the template wins on which keys deploy; serverless.yml keeps its (symbolic) values
                 fn.environment = {k: fn.environment.get(k, v) for k, v in variables.items()}
                 fn.deployed_environment = variables
-            elif env is None and not fn.environment:
+            else:  # no variables deploy, whatever serverless.yml says
                 fn.environment = {}
             lid = _logical(props.get("Role"))
             if lid is not None:
