@@ -277,3 +277,37 @@ def test_stub_tells_services_apart_by_their_access_key():
                 aws_secret_access_key="example").get_parameter(Name=f"/{key}")
     assert sorted((s.requester, s.name) for s in stub.served) == [("billing", "/AKIASYNTHA"),
                                                                    ("orders", "/AKIASYNTHB")]
+
+
+@pytest.mark.parametrize("case", ["clean", "local-plugin", "policy", "compose"])
+def test_committed_placeholders_point_at_the_variable_they_stand_for(case):
+    """Each placeholder baked into a committed template names the `${...}` it replaced: that text
+    is on that line of that file, at or after that column (where the value starts)."""
+    data = json.loads((TEMPLATES / case / "placeholders.json").read_text("utf-8"))
+    templates = {p.parent.parent.name: p.read_text("utf-8")
+                 for p in (TEMPLATES / case).glob("*/.serverless/cloudformation-template-update-stack.json")}
+    for p in data["placeholders"]:
+        assert p["refs"], p
+        for ref in p["refs"]:
+            line = (TEMPLATES / case / ref["file"]).read_text("utf-8").splitlines()[ref["line"] - 1]
+            assert ref["text"] in line[ref["column"] - 1:], (ref, line)
+        if p["source"] != "param":
+            assert p["value"] in templates[p["service"]], p  # baked in as a literal
+    if case == "compose":
+        assert {(p["service"], p["source"], p["name"]) for p in data["placeholders"]} == {
+            ("billing", "param", "topicArn"), ("notifications", "aws", "accountId"),
+            ("notifications", "cf", "users-dev.UserTableArn"), ("notifications", "ssm", "/users/dev/table-name"),
+            ("users", "param", "logRetentionDays")}
+
+
+def test_compose_params_reach_osls_as_param_options():
+    from analyzer.synth import _params
+
+    project, _, _ = load(TEMPLATES / "compose", code=False, cache=False)
+    billing = next(s for s in project.services if s.name == "billing")
+    params, served = _params(project, billing, "billing", {"extra": "1"})
+    assert params == {"senderEmail": "no-reply+dev@shop.example.com",   # Compose stage param, stage filled in
+                      "topicArn": "placeholder-cf-orders-dev.TopicArn",  # ${orders.TopicArn}: an intrinsic there
+                      "extra": "1"}
+    assert [(p.source, p.name, p.refs) for p in served] == [
+        ("param", "topicArn", (("serverless-compose.yml", 12, 17, "${orders.TopicArn}"),))]
