@@ -88,3 +88,12 @@ def test_matches_about_synth_placeholders_are_left_out(capsys):
     linted = [f for f in r.json["findings"] if f["rule"].startswith("cfn-lint:")]
     assert any(f["rule"] == "cfn-lint:W3005" for f in linted)   # cfn-lint did run on them
     assert not any("placeholder-" in f["message"] for f in linted)
+
+
+def test_cfn_lint_rules_are_configured_like_any_rule(tmp_path, capsys):
+    tpl = tmp_path / "queue.yaml"
+    tpl.write_text(textwrap.dedent(BAD_QUEUE), encoding="utf-8")
+    (tmp_path / ".sls-audit.yml").write_text("rules:\n  cfn-lint:E3012:\n    severity: note\n", encoding="utf-8")
+    r = cli(capsys, "check", tmp_path, "--template", tpl, "--cfn-lint", "--format", "json", "--no-cache")
+    assert r.rc == 0, r.err
+    assert [(f["rule"], f["severity"]) for f in r.json["findings"]] == [("cfn-lint:E3012", "note")]
