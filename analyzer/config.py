@@ -8,7 +8,6 @@ keys are a configuration error (exit 2) that names the key.
 from __future__ import annotations
 
 import re
-
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
