@@ -418,3 +418,24 @@ def test_sam_policy_templates_expand_to_their_statements(tmp_path, capsys):
     r = cli(capsys, "check", tmp_path, "--template", tpl, "--format", "json", "--no-cache")
     assert [(f["rule"], f["line"]) for f in r.json["findings"]] == [("SLS002", 16)]
     assert r.json["coverage"]["opaque_roles"] == 1
+
+
+def test_a_wider_copy_the_template_adds_is_reported_not_the_written_statement(tmp_path):
+    """A plugin inserts `dynamodb:PutItem` on `*` before the written PutItem on the table: the
+    written one keeps its line, the wide copy is the one reported."""
+    root = copy("templates-plugin", tmp_path)
+
+    def change(res):
+        stmts = res["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        stmts[:] = [s for s in stmts if s.get("Action") != ["s3:*"]]
+        stmts.insert(0, {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": "*"})
+    edit_template(root, change)
+    report = audit(root, cache=False)
+    [f] = report.findings
+    assert f.rule == "SLS202" and "deployed template adds this statement" in f.message
+    rel = f.related[0]
+    assert rel.line < line_of(root / TEMPLATE, '"dynamodb:PutItem"') <= rel.end_line   # the inserted copy
+    g = report.graph
+    [written] = [d for n, d in g.nodes(data=True) if d["kind"] == "statement" and d["origin"] == "provider.iam"]
+    assert written["loc"].line == line_of(root / "serverless.yml", "- Effect: Allow") and not written["loc"].note
+    assert written["loc"].deployed.line > f.related[0].line   # matched with the exact deployed copy

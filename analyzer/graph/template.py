@@ -208,11 +208,19 @@ class Merge:
         taken: set = set()
         base = role.id.replace("role:", "stmt:")
         out = []
-        for n, (st, tloc) in enumerate(deployed):
-            cand = statement_from(st, f"{base}.t{n}", "template", tloc)
-            found = _match(cand, model, taken)
+        cands = [statement_from(st, f"{base}.t{n}", "template", tloc) for n, (st, tloc) in enumerate(deployed)]
+        matched: dict = {}
+        for with_resources in (True, False):  # exact matches first, for every statement, then loose ones
+            for n, cand in enumerate(cands):
+                if n not in matched:
+                    found = _match(cand, model, taken, with_resources)
+                    if found is not None:
+                        taken.add(id(found))
+                        matched[n] = found
+        for n, cand in enumerate(cands):
+            tloc = cand.loc
+            found = matched.get(n)
             if found is not None:
-                taken.add(id(found))
                 found.loc = _deployed(found.loc or anchor, tloc)
                 out.append(found)
             elif _boilerplate(cand):
@@ -606,14 +614,14 @@ def _key(st: Statement, with_resources: bool) -> tuple:
     return key
 
 
-def _match(cand: Statement, model: list, taken: set):
+def _match(cand: Statement, model: list, taken: set, with_resources: bool):
     """The serverless.yml statement a deployed one came from: same effect, actions and
-    resources; else same effect and actions (a resource the framework resolved differently)."""
-    for with_resources in (True, False):
-        want = _key(cand, with_resources)
-        for st in model:
-            if id(st) not in taken and _key(st, with_resources) == want:
-                return st
+    resources; or (the loose pass) same effect and actions: a resource the framework resolved
+    differently, such as a placeholder for `${ssm:}`."""
+    want = _key(cand, with_resources)
+    for st in model:
+        if id(st) not in taken and _key(st, with_resources) == want:
+            return st
     return None
 
 
