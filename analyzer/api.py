@@ -26,11 +26,16 @@ from .graph import build_graph
 from .loaders import comments
 from .loaders.handlers import CODE_EXTS, default_cache_dir, scan_handlers
 from .loaders.project import load_project
+from .loaders.template import attach as attach_templates
 from .loaders.variables import Options
 
 
 class NothingToAnalyze(Exception):
     """The path does not exist or holds no readable configuration (exit 2)."""
+
+
+class SynthFailed(NothingToAnalyze):
+    """`--synth` produced no template at all: node, npm or osls missing, or every service failed."""
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Report:
     coverage: dict = field(default_factory=dict)
     config: Config | None = None
     baseline: str | None = None    # the baseline file read, when there was one
+    extensions: list = field(default_factory=list)   # other tools whose findings are merged (cfn-lint)
 
     _sources: dict = field(default_factory=dict, repr=False)
 
@@ -82,40 +88,83 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
          framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
-         progress=None):
+         progress=None, templates=(), synth: bool = False):
     """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
 
-    `progress(done, total)` is called as each config file is loaded (the CLI draws a bar)."""
+    `progress(done, total)` is called as each config file is loaded (the CLI draws a bar).
+    `templates` are CloudFormation/SAM files given by the user (`--template`); the ones
+    synthesized in `.serverless/` beside a service are found without asking. `synth`: also run
+    the real framework offline (analyzer.synth) for every AWS service; raises SynthFailed when
+    no template at all could be produced (its templates win over `.serverless/` ones).
+    """
     p = Path(path)
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
+    for t in templates:
+        if not Path(t).is_file():
+            raise NothingToAnalyze(f"{t}: no such template file")
     config = config or load_config(start=p)
     found = discover(p, config.exclude, exclude_base=config.base_dir)
-    if not (found.configs or found.composes or found.dynamic or found.problems):
+    if not (found.configs or found.composes or found.dynamic or found.problems or templates):
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
         project = load_project(found, options, framework or config.framework, progress)
-        if cache and cache_dir is None:
-            cache_dir = default_cache_dir()
-        scan_handlers(project, cache_dir if cache else None, enabled=code)
-        graph, index = build_graph(project)
+    result = synthesize_templates(project, params) if synth else None
+    try:
+        with _no_cyclic_gc():
+            attach_templates(project, found.root, templates, found.serverless_dirs)
+            if cache and cache_dir is None:
+                cache_dir = default_cache_dir()
+            scan_handlers(project, cache_dir if cache else None, enabled=code)
+            graph, index = build_graph(project)
+    finally:
+        if result is not None:
+            result.cleanup()
     return project, graph, index
+
+
+def synthesize_templates(project, params=None):
+    """`--synth`: package every AWS service with osls (offline, on a scratch copy) and hand the
+    templates to the project. The templates live in a scratch folder until the graph is built.
+
+    The template loader (analyzer.loaders.template) reads them in `use_templates`."""
+    from .synth import synthesize
+
+    result = synthesize(project, params=params)
+    project.synth = result
+    if not result.templates:
+        result.cleanup()
+        raise SynthFailed("--synth: no template could be synthesized:\n"
+                          + "\n".join("  " + p.replace("\n", "\n  ") for p in result.problems))
+    use_templates(project, result)
+    return result
+
+
+def use_templates(project, result) -> None:
+    """Synthesized templates (`result.templates`: service dir -> template path) join the project
+    as the template loader reads them; the scratch files are removed once the graph is built."""
+    from .loaders.template import synthesized
+
+    synthesized(project, result.templates)
 
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None, progress=None, baseline=None) -> Report:
-    """Findings -> config `suppress:` -> inline comments (then SLS006) -> `baseline`, a
-    `baseline.Baseline` from `baseline.read` (then SLS007) -> sorted. Suppressed findings stay."""
+          cache: bool = True, cache_dir: Path | None = None, progress=None, baseline=None,
+          templates=(), cfn_lint: bool = False, synth: bool = False) -> Report:
+    """Findings (and cfn-lint's, with `cfn_lint`) -> config `suppress:` -> inline comments (then
+    SLS006) -> `baseline`, a `baseline.Baseline` from `baseline.read` (then SLS007) -> sorted.
+    Suppressed findings stay."""
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir, progress=progress)
+                                 code=code, cache=cache, cache_dir=cache_dir, progress=progress,
+                                 templates=templates, synth=synth)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -128,10 +177,17 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
     with _no_cyclic_gc():
         findings = run(graph, ctx, [r for r in selected if r.id != "SLS000" and not getattr(r, "after", "")])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
+    extensions = []
+    if cfn_lint and project.templates:
+        from .cfn_lint import lint
+
+        linted, extension = lint(project, config)
+        findings += linted
+        extensions.append(extension)
     findings = sort_findings(_suppress(findings, graph, ctx, selected, all_rules, baseline))
     return Report(root=project.root, findings=findings, graph=graph, project=project,
                   rules=all_rules, coverage=coverage(project), config=config,
-                  baseline=baseline.path if baseline is not None else None)
+                  baseline=baseline.path if baseline is not None else None, extensions=extensions)
 
 
 def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: list, baseline) -> list:
@@ -206,8 +262,19 @@ def coverage(project) -> dict:
         "opaque_roles": sum(1 for r in roles if r.opaque),
         "symbolic_values": dict(sorted(symbols.items())),
         "unresolved_values": sum(1 for d in project.diagnostics if d.rule == "SLS002"),
-        "placeholders": 0,
+        **_placeholders(project),
+        "templates": len(project.templates),
     }
 
 
-__all__ = ["audit", "load", "Report", "NothingToAnalyze", "ConfigError"]
+def _placeholders(project) -> dict:
+    """With --synth: the values the offline stub answered instead of the cloud, and where the
+    `${...}` they stand for is written."""
+    result = project.synth
+    if result is None:
+        return {"placeholders": 0}
+    return {"placeholders": len(result.placeholders), "templates": len(result.templates),
+            "placeholder_values": [p.as_dict() for p in result.placeholders]}
+
+
+__all__ = ["audit", "load", "Report", "NothingToAnalyze", "SynthFailed", "ConfigError"]

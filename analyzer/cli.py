@@ -43,6 +43,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-code", action="store_true", help="do not read handler source code")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the handler-code cache (in the user's cache folder)")
+    p.add_argument("--template", action="append", default=[], metavar="FILE",
+                   help="a CloudFormation or SAM template to analyze too (repeatable); one in a service's "
+                        ".serverless/ folder refines that service, any other is a service of its own")
+    p.add_argument("--synth", action="store_true",
+                   help="also run the framework (osls package, needs Node.js) offline on a scratch copy "
+                        "to produce each service's CloudFormation template")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept the findings this baseline holds: only new findings fail")
     check.add_argument("--write-baseline", metavar="FILE",
                        help="write every current unsuppressed finding to FILE as the baseline, and exit 0")
+    check.add_argument("--cfn-lint", action="store_true",
+                       help="also run cfn-lint's rules on the templates (findings cfn-lint:<id>)")
 
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
@@ -141,7 +149,9 @@ def _analyze(args) -> int:
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
                                      params=params, framework=args.framework, code=not args.no_code,
-                                     cache=not args.no_cache)
+                                     cache=not args.no_cache, templates=args.template,
+                                     synth=args.synth)
+            _synth_notes(project)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
                     if d.rule == "SLS001":
@@ -173,7 +183,9 @@ def _analyze(args) -> int:
         with LoadProgress.for_stream(sys.stderr) or nullcontext() as progress:
             report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
                            framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                           progress=progress, baseline=baseline)
+                           progress=progress, baseline=baseline,
+                           templates=args.template, cfn_lint=args.cfn_lint, synth=args.synth)
+        _synth_notes(report.project)
     except BaselineError as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -253,7 +265,9 @@ def _policy(args, config, params) -> int:
     from .report import policy as policy_report
 
     project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
-                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache)
+                                 framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                                 templates=args.template, synth=args.synth)
+    _synth_notes(project)
     if not project.services:
         print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
         return 2
@@ -268,6 +282,13 @@ def _policy(args, config, params) -> int:
     else:
         text = policy_report.render_yaml(graph, index, policies, args.function)
     return _emit(text, args.output)
+
+
+def _synth_notes(project) -> None:
+    """Services --synth could not package (the others were): said on stderr, never fatal."""
+    if project.synth is not None:
+        for problem in project.synth.problems:
+            print(f"sls-audit: --synth: {problem}", file=sys.stderr)
 
 
 def _emit(text: str, output: str | None, machine: bool = True) -> int:

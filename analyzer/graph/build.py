@@ -72,6 +72,10 @@ def add_edge(g: GraphBuilder, src: str, dst: str, kind: str, loc, **attrs) -> No
 
 
 def build_graph(project) -> tuple[nx.MultiDiGraph, Index]:
+    if project.templates:  # what deploys refines what serverless.yml says, before anything reads it
+        from .template import refine
+
+        refine(project)
     g = GraphBuilder()
     index = Index(project)
     for svc in project.services:
@@ -83,7 +87,8 @@ def build_graph(project) -> tuple[nx.MultiDiGraph, Index]:
                      logical_id=fn.logical_id, subscribable=fn.subscribable, code=fn.code)
             add_edge(g, svc.id, fn.id, "contains", fn.loc)
         for r in svc.resources:
-            add_node(g, r.id, "resource", r.loc, type=r.type, logical_id=r.logical_id, service=svc.name)
+            add_node(g, r.id, "resource", r.loc, type=r.type, logical_id=r.logical_id, service=svc.name,
+                     framework=r.framework or None)
             add_edge(g, svc.id, r.id, "contains", r.loc)
     for builder in (iam, events, calls, references):
         try:

@@ -18,18 +18,29 @@ def build(report) -> dict:
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     baselined = getattr(report, "baseline", None) is not None
-    results = [_result(f, index, baselined) for f in report.findings]
+    extensions = list(getattr(report, "extensions", None) or [])
+    ext_index = {rule["id"]: (e, i) for e, ext in enumerate(extensions) for i, rule in enumerate(ext["rules"])}
+    results = [_result(f, index, ext_index, baselined) for f in report.findings]
+    tool = {"driver": {
+        "name": "sls-audit",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": INFO_URI,
+        "rules": [_rule(r) for r in rules],
+    }}
+    if extensions:  # merged tools (cfn-lint): their own component with their rules' metadata
+        tool["extensions"] = [{
+            "name": ext["name"], "version": ext["version"], "informationUri": ext["informationUri"],
+            "rules": [{"id": r["id"], "name": r["name"], "shortDescription": {"text": r["summary"]},
+                       "fullDescription": {"text": r["description"] or r["summary"]},
+                       "helpUri": r["helpUri"], "defaultConfiguration": {"level": r["level"]}}
+                      for r in ext["rules"]],
+        } for ext in extensions]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "sls-audit",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": INFO_URI,
-                "rules": [_rule(r) for r in rules],
-            }},
+            "tool": tool,
             "originalUriBaseIds": {"%SRCROOT%": {"uri": _root_uri(report.root)}},
             "columnKind": "unicodeCodePoints",
             "results": results,
@@ -96,7 +107,7 @@ def _suppression(s: dict) -> dict:
     return out
 
 
-def _result(f, index, baselined: bool = False) -> dict:
+def _result(f, index, ext_index=None, baselined: bool = False) -> dict:
     loc = _location(f.file, f.line, f.column, f.end_line, f.end_column)
     if f.key_path:
         loc["logicalLocations"] = [{"fullyQualifiedName": f.key_path, "kind": "member"}]
@@ -110,6 +121,9 @@ def _result(f, index, baselined: bool = False) -> dict:
     }
     if out["ruleIndex"] is None:
         del out["ruleIndex"]
+    if ext_index and f.rule in ext_index:
+        component, i = ext_index[f.rule]
+        out["rule"] = {"id": f.rule, "index": i, "toolComponent": {"index": component}}
     if f.related:
         out["relatedLocations"] = [
             {**_location(r.file, r.line, r.column, r.end_line, r.end_column), "id": i,

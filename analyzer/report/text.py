@@ -194,12 +194,18 @@ def _plural(n: int, word: str) -> str:
 def coverage_text(c: dict) -> str:
     sym = ", ".join(f"{k} {v}" for k, v in c["symbolic_values"].items()) or "none"
     code = "" if c.get("code_scanning", "on") == "on" else " (code scanning off)"
-    return (f"Analyzed {_plural(c['services'], 'service')}, {_plural(c['functions'], 'function')} "
+    text = (f"Analyzed {_plural(c['services'], 'service')}, {_plural(c['functions'], 'function')} "
             f"from {_plural(c['files'], 'file')} "
             f"({c['unreadable_files']} unreadable, {c['skipped_not_static']} skipped as not static).\n"
             f"Handlers: {c['handlers_found']} found, {c['handlers_scanned']} scanned{code}. "
             f"Roles: {c['roles']} ({c['opaque_roles']} opaque). Symbolic values: {sym}. "
-            f"Unresolved: {c['unresolved_values']}. Placeholders: {c['placeholders']}.")
+            f"Unresolved: {c['unresolved_values']}. Templates: {c.get('templates', 0)}. "
+            f"Placeholders: {c['placeholders']}.")
+    for p in c.get("placeholder_values", ()):
+        where = ", ".join(f"{r['text']} at {r['file']}:{r['line']}:{r['column']}" for r in p["refs"])
+        text += (f"\n  placeholder in {p['service']}'s template: {p['source']} {p['name']} = "
+                 f"{p['value']}" + (f" ({where})" if where else ""))
+    return text
 
 
 def want_color(stream) -> bool:
