@@ -380,16 +380,7 @@ def _stage_var(name: str, stage: str) -> str:
     return prefix + "${sls:stage}" + suffix
 
 
-def _logical_of(value) -> str | None:
-    if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0]).split(".")[0]
-        if isinstance(ga, str):
-            return ga.split(".")[0]
-    return None
+_logical_of = S.referenced_logical_id
 
 
 def _owned_names(svc):

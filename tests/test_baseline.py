@@ -9,32 +9,13 @@ from analyzer.baseline import Baseline, Entry, apply, render
 from analyzer.findings import Finding
 
 try:
-    from samples import cli, write
+    from samples import WIDE_ROLE as BASE, cli, write
     from sarif_schema import assert_valid_sarif
 except ImportError:  # tests/ collected as a package
-    from tests.samples import cli, write
+    from tests.samples import WIDE_ROLE as BASE, cli, write
     from tests.sarif_schema import assert_valid_sarif
 
-# SLS101, SLS201, SLS204 (errors) at 9:11; SLS202 (warning) at 12:11
-BASE = """\
-service: reports
-frameworkVersion: '3'
-provider:
-  name: aws
-  runtime: python3.11
-  iam:
-    role:
-      statements:
-        - Effect: Allow
-          Action: "*"
-          Resource: "*"
-        - Effect: Allow
-          Action: s3:GetObject
-          Resource: "*"
-functions:
-  build:
-    handler: handler.build
-"""
+# BASE: SLS101, SLS201, SLS204 (errors) at 9:11; SLS202 (warning) at 12:11
 NEW_STATEMENT = """\
         - Effect: Allow
           Action: sqs:*

@@ -9,31 +9,10 @@ import pytest
 from analyzer.loaders.comments import scan
 
 try:
-    from samples import cli, write
+    from samples import WIDE_ROLE as BASE, cli, write
 except ImportError:  # tests/ collected as a package
-    from tests.samples import cli, write
+    from tests.samples import WIDE_ROLE as BASE, cli, write
 
-# `Action: "*"` on a statement starting at line 9: SLS201 (error), SLS204 (error), SLS101 (error)
-# all start at 9:11; the `Resource: "*"` of s3:GetObject at line 12: SLS202 (warning) at 12:11.
-BASE = """\
-service: reports
-frameworkVersion: '3'
-provider:
-  name: aws
-  runtime: python3.11
-  iam:
-    role:
-      statements:
-        - Effect: Allow
-          Action: "*"
-          Resource: "*"
-        - Effect: Allow
-          Action: s3:GetObject
-          Resource: "*"
-functions:
-  build:
-    handler: handler.build
-"""
 
 
 def findings(capsys, root, *args) -> tuple[int, list[tuple]]:

@@ -121,7 +121,7 @@ def test_summary_by_rule_and_severity_then_coverage(capsys, no_color):
         "     0         3      0           0",
         "Analyzed 4 services, 5 functions from 5 files (0 unreadable, 0 skipped as not static).",
         "Handlers: 5 found, 5 scanned. Roles: 4 (0 opaque). Symbolic values: AccountId 1. "
-        "Unresolved: 0. Placeholders: 0.",
+        "Unresolved: 0. Templates: 0. Placeholders: 0.",
     ]
 
 

@@ -638,16 +638,7 @@ def _boilerplate(st: Statement) -> bool:
     return any(acts <= p for p in _POLLERS) and "*" not in texts
 
 
-def _logical(value) -> str | None:
-    if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0])
-        if isinstance(ga, str):
-            return ga.split(".", 1)[0]
-    return None
+_logical = S.referenced_logical_id
 
 
 def _function_in(value) -> str | None:

@@ -501,12 +501,7 @@ def _export_name(name, svc):
 def _logical_of(value) -> str | None:
     """`MyRole`, `!Ref MyRole` or `!GetAtt MyRole.Arn` name a role of this stack."""
     if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0])
-        return None
+        return S.referenced_logical_id(value)
     if isinstance(value, str) and not value.startswith("arn:") and ":" not in value and "/" not in value:
         return value
     return None
