@@ -9,19 +9,24 @@ The CLI is a thin layer over `audit()`; other tools can call it directly:
 from __future__ import annotations
 
 import gc
+import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import baseline as baseline_mod
+from . import suppressions
 from .config import Config, ConfigError, load_config
 from .discovery import discover, relative_prefix
 from .engine import (
     Context, active_rules, apply_config_suppressions, run, run_internal_errors, sort_findings,
 )
 from .graph import build_graph
-from .loaders.handlers import default_cache_dir, scan_handlers
+from .loaders import comments
+from .loaders.handlers import CODE_EXTS, default_cache_dir, scan_handlers
 from .loaders.project import load_project
+from .loaders.template import attach as attach_templates
 from .loaders.variables import Options
 
 
@@ -42,6 +47,19 @@ class Report:
     rules: list
     coverage: dict = field(default_factory=dict)
     config: Config | None = None
+    baseline: str | None = None    # the baseline file read, when there was one
+    extensions: list = field(default_factory=list)   # other tools whose findings are merged (cfn-lint)
+
+    _sources: dict = field(default_factory=dict, repr=False)
+
+    def source_lines(self, file: str) -> list[str] | None:
+        """The lines of a repository file a finding points at, for code frames in reports.
+
+        Read lazily (only files that have findings), once, capped at SOURCE_CAP bytes; None for
+        a file outside the root, unreadable, too large or binary. Reporters show; they never read."""
+        if file not in self._sources:
+            self._sources[file] = _read_source(Path(self.root), file)
+        return self._sources[file]
 
     @property
     def analyzed(self) -> bool:
@@ -70,25 +88,33 @@ def make_options(config: Config, stage=None, region=None, params=None) -> Option
 
 def load(path: str | Path, config: Config | None = None, *, stage=None, region=None, params=None,
          framework=None, code: bool = True, cache: bool = True, cache_dir: Path | None = None,
-         synth: bool = False):
+         progress=None, templates=(), synth: bool = False):
     """Files -> (project, graph, index). Raises NothingToAnalyze when there is nothing to read.
 
-    `synth`: also run the real framework offline (analyzer.synth) for every AWS service; raises
-    SynthFailed when no template at all could be produced."""
+    `progress(done, total)` is called as each config file is loaded (the CLI draws a bar).
+    `templates` are CloudFormation/SAM files given by the user (`--template`); the ones
+    synthesized in `.serverless/` beside a service are found without asking. `synth`: also run
+    the real framework offline (analyzer.synth) for every AWS service; raises SynthFailed when
+    no template at all could be produced (its templates win over `.serverless/` ones).
+    """
     p = Path(path)
     if not p.exists():
         raise NothingToAnalyze(f"{path}: no such file or directory")
+    for t in templates:
+        if not Path(t).is_file():
+            raise NothingToAnalyze(f"{t}: no such template file")
     config = config or load_config(start=p)
     found = discover(p, config.exclude, exclude_base=config.base_dir)
-    if not (found.configs or found.composes or found.dynamic or found.problems):
+    if not (found.configs or found.composes or found.dynamic or found.problems or templates):
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
     with _no_cyclic_gc():
-        project = load_project(found, options, framework or config.framework)
+        project = load_project(found, options, framework or config.framework, progress)
     result = synthesize_templates(project, params) if synth else None
     try:
         with _no_cyclic_gc():
+            attach_templates(project, found.root, templates, found.serverless_dirs)
             if cache and cache_dir is None:
                 cache_dir = default_cache_dir()
             scan_handlers(project, cache_dir if cache else None, enabled=code)
@@ -103,7 +129,7 @@ def synthesize_templates(project, params=None):
     """`--synth`: package every AWS service with osls (offline, on a scratch copy) and hand the
     templates to the project. The templates live in a scratch folder until the graph is built.
 
-    Merge hook: the template loader (templates into the graph) plugs in at `use_templates`."""
+    The template loader (analyzer.loaders.template) reads them in `use_templates`."""
     from .synth import synthesize
 
     result = synthesize(project, params=params)
@@ -117,21 +143,28 @@ def synthesize_templates(project, params=None):
 
 
 def use_templates(project, result) -> None:
-    """Where synthesized templates (`result.templates`: service dir -> template path) join the
-    project (`project.synth` holds them). Until the template loader lands nothing reads them;
-    the lead wires the template loader here at merge. They are removed once the graph is built."""
+    """Synthesized templates (`result.templates`: service dir -> template path) join the project
+    as the template loader reads them; the scratch files are removed once the graph is built."""
+    from .loaders.template import synthesized
+
+    synthesized(project, result.templates)
 
 
 def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, region=None,
           params=None, framework=None, rules: list | None = None, code: bool = True,
-          cache: bool = True, cache_dir: Path | None = None, synth: bool = False) -> Report:
+          cache: bool = True, cache_dir: Path | None = None, progress=None, baseline=None,
+          templates=(), cfn_lint: bool = False, synth: bool = False) -> Report:
+    """Findings (and cfn-lint's, with `cfn_lint`) -> config `suppress:` -> inline comments (then
+    SLS006) -> `baseline`, a `baseline.Baseline` from `baseline.read` (then SLS007) -> sorted.
+    Suppressed findings stay."""
     from rules.registry import load_rules
 
     p = Path(path)
     if config is None:
         config = load_config(start=p) if p.exists() else Config()
     project, graph, index = load(p, config, stage=stage, region=region, params=params, framework=framework,
-                                 code=code, cache=cache, cache_dir=cache_dir, synth=synth)
+                                 code=code, cache=cache, cache_dir=cache_dir, progress=progress,
+                                 templates=templates, synth=synth)
     plugin_errors: list[str] = []
     all_rules = rules if rules is not None else load_rules(plugin_errors)
     ctx = Context(project=project, index=index, config=config, graph=graph,
@@ -142,12 +175,67 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
         ctx.internal_errors.append(Diagnostic("SLS000", msg, "", 1, 1, 1, 1, names=(msg,)))
     selected = active_rules(all_rules, config)
     with _no_cyclic_gc():
-        findings = run(graph, ctx, [r for r in selected if r.id != "SLS000"])
+        findings = run(graph, ctx, [r for r in selected if r.id != "SLS000" and not getattr(r, "after", "")])
         findings += run_internal_errors(graph, ctx, {r.id: r for r in all_rules}, config)
-    apply_config_suppressions(findings, config, relative_prefix(Path(project.root), config.base_dir))
-    findings = sort_findings(findings)
+    extensions = []
+    if cfn_lint and project.templates:
+        from .cfn_lint import lint
+
+        linted, extension = lint(project, config)
+        findings += linted
+        extensions.append(extension)
+    findings = sort_findings(_suppress(findings, graph, ctx, selected, all_rules, baseline))
     return Report(root=project.root, findings=findings, graph=graph, project=project,
-                  rules=all_rules, coverage=coverage(project), config=config)
+                  rules=all_rules, coverage=coverage(project), config=config,
+                  baseline=baseline.path if baseline is not None else None, extensions=extensions)
+
+
+def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: list, baseline) -> list:
+    """config `suppress:` -> comments, then SLS006 on them -> baseline, then SLS007 on it."""
+    project, config = ctx.project, ctx.config
+    prefix = relative_prefix(Path(project.root), config.base_dir)
+    later = {step: [r for r in selected if getattr(r, "after", "") == step] for step in ("suppressions", "baseline")}
+    ran = {r.id for r in selected}
+    apply_config_suppressions(findings, config, prefix)
+    # handler code is read for comments only where findings are (see comments.scan_code)
+    code_files = sorted({f.file for f in findings if f.file.endswith(CODE_EXTS)})
+    project.suppressions = project.suppressions + comments.scan_code(project.root, code_files)
+    ctx.suppression_problems = suppressions.apply(findings, project.suppressions, ran, {r.id for r in all_rules})
+    unused = run(graph, ctx, later["suppressions"])
+    # an SLS006 note can itself be suppressed (ignore-file[SLS006]), without counting as a use
+    apply_config_suppressions(unused, config, prefix)
+    suppressions.apply(unused, project.suppressions, ran, set(), report=False)
+    findings = findings + unused
+    if baseline is not None:
+        ctx.stale_baseline = [(baseline_mod.location(baseline, e, project.root), e)
+                              for e in baseline_mod.apply(findings, baseline, ran)]
+        stale = run(graph, ctx, later["baseline"])
+        apply_config_suppressions(stale, config, prefix)
+        findings += stale
+    return findings
+
+
+SOURCE_CAP = 2 * 1024 * 1024
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")   # as the YAML and code loaders count lines
+
+
+def _read_source(root: Path, file: str) -> list[str] | None:
+    if not file or Path(file).is_absolute():
+        return None
+    try:
+        base = root.resolve()
+        path = (base / file).resolve()
+        if not path.is_relative_to(base) or not path.is_file() or path.stat().st_size > SOURCE_CAP:
+            return None
+        data = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if b"\0" in data:
+        return None
+    lines = _LINE_BREAK.split(data.decode("utf-8", "replace"))
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def coverage(project) -> dict:
@@ -175,6 +263,7 @@ def coverage(project) -> dict:
         "symbolic_values": dict(sorted(symbols.items())),
         "unresolved_values": sum(1 for d in project.diagnostics if d.rule == "SLS002"),
         **_placeholders(project),
+        "templates": len(project.templates),
     }
 
 

@@ -9,6 +9,7 @@ import argparse
 import gc
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from . import __version__
@@ -42,6 +43,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-code", action="store_true", help="do not read handler source code")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the handler-code cache (in the user's cache folder)")
+    p.add_argument("--template", action="append", default=[], metavar="FILE",
+                   help="a CloudFormation or SAM template to analyze too (repeatable); one in a service's "
+                        ".serverless/ folder refines that service, any other is a service of its own")
     p.add_argument("--synth", action="store_true",
                    help="also run the framework (osls package, needs Node.js) offline on a scratch copy "
                         "to produce each service's CloudFormation template")
@@ -57,11 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="analyze a repository and report findings (the default)")
     _common(check)
-    check.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--format", "-f", choices=("text", "json", "sarif", "github"), default="text",
+                       help="github: workflow-command annotations for GitHub Actions")
     check.add_argument("--select", action="append", metavar="IDS", help="rule ids or prefixes to run (comma-separated)")
     check.add_argument("--ignore", action="append", metavar="IDS", help="rule ids or prefixes to skip (comma-separated)")
     check.add_argument("--fail-on", choices=("note", "warning", "error"), help="lowest severity that fails (default: error)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail")
+    check.add_argument("--baseline", metavar="FILE",
+                       help="accept the findings this baseline holds: only new findings fail")
+    check.add_argument("--write-baseline", metavar="FILE",
+                       help="write every current unsuppressed finding to FILE as the baseline, and exit 0")
+    check.add_argument("--cfn-lint", action="store_true",
+                       help="also run cfn-lint's rules on the templates (findings cfn-lint:<id>)")
 
     graph = sub.add_parser("graph", help="write the service graph")
     _common(graph)
@@ -122,6 +133,8 @@ def _load_config(args):
 
 def _analyze(args) -> int:
     from .api import NothingToAnalyze, audit, load
+    from .baseline import BaselineError
+    from .baseline import read as read_baseline
     from .config import ConfigError
 
     try:
@@ -136,7 +149,8 @@ def _analyze(args) -> int:
 
             project, graph, _ = load(args.path, config, stage=args.stage, region=args.region,
                                      params=params, framework=args.framework, code=not args.no_code,
-                                     cache=not args.no_cache, synth=args.synth)
+                                     cache=not args.no_cache, templates=args.template,
+                                     synth=args.synth)
             _synth_notes(project)
             if not (project.services or any(c.services for c in project.compose)):
                 for d in project.diagnostics:
@@ -163,10 +177,18 @@ def _analyze(args) -> int:
         config.ignore = config.ignore + _split(args.ignore)
         if args.fail_on:
             config.fail_on = args.fail_on
-        report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
-                       framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                       synth=args.synth)
+        from .report.progress import LoadProgress
+
+        baseline = read_baseline(args.baseline) if args.baseline else None
+        with LoadProgress.for_stream(sys.stderr) or nullcontext() as progress:
+            report = audit(args.path, config, stage=args.stage, region=args.region, params=params,
+                           framework=args.framework, code=not args.no_code, cache=not args.no_cache,
+                           progress=progress, baseline=baseline,
+                           templates=args.template, cfn_lint=args.cfn_lint, synth=args.synth)
         _synth_notes(report.project)
+    except BaselineError as e:
+        print(f"sls-audit: {e}", file=sys.stderr)
+        return 2
     except NothingToAnalyze as e:
         print(f"sls-audit: {e}", file=sys.stderr)
         return 2
@@ -174,6 +196,8 @@ def _analyze(args) -> int:
         print(f"sls-audit: configuration error: {e}", file=sys.stderr)
         return 2
 
+    if args.write_baseline:
+        return _write_baseline(report, args.write_baseline)
     if args.format == "json":
         from .report import json_report
 
@@ -182,6 +206,10 @@ def _analyze(args) -> int:
         from .report import sarif
 
         text = sarif.render(report)
+    elif args.format == "github":
+        from .report import github
+
+        text = github.render(report, base=_from_repository_root(report.root))
     else:
         from .report import text as text_report
 
@@ -201,6 +229,36 @@ def _analyze(args) -> int:
     return 1 if failing else 0
 
 
+def _write_baseline(report, path: str) -> int:
+    from .baseline import render
+
+    if not report.analyzed:
+        print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)
+        return 2
+    text = render(report.findings)
+    rc = _emit(text, path)
+    if not rc:
+        n = text.count('"fingerprint":')
+        print(f"sls-audit: wrote {n} finding{'s' * (n != 1)} to baseline {path}", file=sys.stderr)
+    return rc
+
+
+def _from_repository_root(root: str) -> str:
+    """The analyzed folder as seen from the repository root — $GITHUB_WORKSPACE in GitHub
+    Actions (a step may run in a sub-folder), else the current directory — so annotations
+    name files as GitHub does; '' when it is that folder, or outside it."""
+    for anchor in (os.environ.get("GITHUB_WORKSPACE"), os.getcwd()):
+        if not anchor:
+            continue
+        try:
+            rel = os.path.relpath(Path(root).resolve(), Path(anchor).resolve())
+        except (OSError, ValueError):
+            continue
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return "" if rel == "." else rel.replace(os.sep, "/")
+    return ""
+
+
 def _policy(args, config, params) -> int:
     from .api import load
     from .iam.minimal import MinimalPolicies
@@ -208,7 +266,7 @@ def _policy(args, config, params) -> int:
 
     project, graph, index = load(args.path, config, stage=args.stage, region=args.region, params=params,
                                  framework=args.framework, code=not args.no_code, cache=not args.no_cache,
-                                 synth=args.synth)
+                                 templates=args.template, synth=args.synth)
     _synth_notes(project)
     if not project.services:
         print("sls-audit: nothing could be analyzed (no readable configuration)", file=sys.stderr)

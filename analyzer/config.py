@@ -7,6 +7,7 @@ keys are a configuration error (exit 2) that names the key.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ SCHEMA = {
         "fail-on": SEVERITY,
         "rules": {
             "type": "object",
-            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+            "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_:-]*$"},  # cfn-lint:W3005 too
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": False,
@@ -204,6 +205,8 @@ def _rule_settings(rules: dict, source: str) -> dict:
     out: dict = {}
     for key, settings in rules.items():
         rid = known.get(key) or known.get(key.upper())
+        if rid is None and re.fullmatch(r"cfn-lint:[EWI]\d{4}", key):
+            rid = key   # cfn-lint's own rules (`--cfn-lint`), configured like any rule
         if rid is None:
             raise ConfigError(f"{source}: unknown key 'rules.{key}': no such rule (see `sls-audit rules`)")
         out[rid] = {**out.get(rid, {}), **settings}

@@ -28,6 +28,7 @@ class Discovered:
     composes: list = field(default_factory=list)
     dynamic: list = field(default_factory=list)
     problems: list = field(default_factory=list)  # (rel, message)
+    serverless_dirs: set | None = None  # folders holding a `.serverless/` (None: not walked)
 
 
 def discover(path: Path, exclude: list[str] | None = None, root: Path | None = None,
@@ -57,9 +58,12 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
     out = Discovered(base)
     start = path.resolve()
     prefix = relative_prefix(base, exclude_base)
+    out.serverless_dirs = set()
     for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
         d = Path(dirpath)
         reld = _rel(d, base)
+        if ".serverless" in dirnames:  # where `sls package` left a template, read beside its service
+            out.serverless_dirs.add(reld)
         dirnames[:] = sorted(
             n for n in dirnames
             if n not in SKIP_DIRS and not _excluded(_join(prefix, _join(reld, n)), exclude)

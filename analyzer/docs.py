@@ -13,14 +13,20 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
 
 def pages() -> dict[str, str]:
     from rules.registry import builtin_rules
+    from rules.security import rating
 
     rules = sorted(builtin_rules(), key=lambda r: r.id)
     out = {f"{r.id}.md": r.documentation() for r in rules}
     lines = ["# Rules", "", "Generated from the rules' own metadata by `python -m analyzer.docs`;",
-             "`sls-audit explain ID` prints the same text.", "",
-             "| id | name | default severity | what it finds |", "|---|---|---|---|"]
+             "`sls-audit explain ID` prints the same text. The security severity (0.0-10.0, from the",
+             "one table in `rules/security.py`) is what SARIF carries as `security-severity`; rules",
+             "without one are about correctness, not security.", "",
+             "| id | name | default severity | security severity | what it finds |", "|---|---|---|---|---|"]
     for r in rules:
-        lines.append(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity} | {r.summary} |")
+        score = r.security_severity()
+        sec = f"{score:.1f} ({rating(score)})" if score is not None else ""
+        summary = " ".join(r.summary.split()).replace("|", "\\|")   # one table row, whatever it says
+        lines.append(f"| [{r.id}]({r.id}.md) | {r.name} | {r.severity} | {sec} | {summary} |")
     out["index.md"] = "\n".join(lines) + "\n"
     return out
 

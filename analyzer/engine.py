@@ -24,6 +24,8 @@ class Context:
     diagnostics: list = field(default_factory=list)
     internal_errors: list = field(default_factory=list)
     graph: object = None
+    suppression_problems: list = field(default_factory=list)  # suppressions.Problem, for SLS006
+    stale_baseline: list = field(default_factory=list)        # (Loc, baseline.Entry), for SLS007
     _minimal: object = None
 
     @property
@@ -99,12 +101,30 @@ def _finding(rule_cls, severity: str, hit, graph, context: Context) -> Finding:
         if rf:
             related.append(Related(rf, *rs, message))
     names = hit.names or ((hit.node,) if hit.node else (hit.message,))
+    message = hit.message
+    where = _loc_object(hit.loc if hit.loc is not None else hit.node, graph)
+    deployed = getattr(where, "deployed", None)
+    if deployed is not None:  # a synthesized template: where it deploys, and why when it disagrees
+        related.append(Related(deployed.file, *_span(deployed.line, deployed.column, deployed.end_line,
+                                                     deployed.end_column),
+                               "deployed in the synthesized template"
+                               + (f" as {deployed.key_path}" if deployed.key_path else "")))
+    note = getattr(where, "note", "") or next(
+        (n.note for n in (_loc_object(x, graph) for x in hit.nodes) if getattr(n, "note", "")), "")
+    if note and note not in message:  # why the deployed template disagrees with serverless.yml
+        message = f"{message} ({note})"
     return Finding(
-        rule=rule_cls.id, name=rule_cls.name, severity=severity, message=hit.message,
+        rule=rule_cls.id, name=rule_cls.name, severity=severity, message=message,
         file=file, line=span[0], column=span[1], end_line=span[2], end_column=span[3],
         key_path=key_path or "", nodes=tuple(hit.nodes or ((hit.node,) if hit.node else ())),
         related=related, fix=hit.fix, fingerprint=fingerprint(rule_cls.id, file, tuple(names)),
     )
+
+
+def _loc_object(target, graph):
+    if isinstance(target, str):
+        return graph.nodes[target].get("loc") if target in graph else None
+    return target
 
 
 def _locate(hit, graph, context):
@@ -177,7 +197,7 @@ def apply_config_suppressions(findings: list[Finding], config, prefix: str = "")
             path = f"{prefix}/{f.file}" if prefix else f.file
             if pattern and not fnmatch.fnmatch(path, pattern):
                 continue
-            f.suppressions.append({"kind": "external", "justification": entry["reason"]})
+            f.suppressions.append({"kind": "external", "justification": entry["reason"], "source": "config"})
             break
 
 

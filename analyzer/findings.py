@@ -53,7 +53,8 @@ class Finding:
     related: list = field(default_factory=list)
     fix: str | None = None
     fingerprint: str = ""
-    suppressions: list = field(default_factory=list)  # [{"kind": "inSource"|"external", "justification": str}]
+    # [{"kind": "inSource"|"external", "justification": str, "source": "comment"|"config"|"baseline"}]
+    suppressions: list = field(default_factory=list)
 
     def sort_key(self):
         return (self.file, self.line, self.column, self.rule, self.message)
@@ -67,6 +68,8 @@ class Finding:
             "related": [r.__dict__ for r in self.related],
             "fix": self.fix, "fingerprint": self.fingerprint,
             "suppressed": bool(self.suppressions),
+            "suppressions": [{"kind": s["kind"], "justification": s.get("justification", "")}
+                             for s in self.suppressions],
         }
 
 

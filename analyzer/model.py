@@ -18,12 +18,17 @@ class Loc:
     end_line: int = 0
     end_column: int = 0
     key_path: str = ""
+    deployed: "Loc | None" = None   # where the synthesized template deploys it (a related location)
+    note: str = ""                  # why the template disagrees with serverless.yml, for messages
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "file": self.file, "line": self.line, "column": self.column,
             "end_line": self.end_line, "end_column": self.end_column, "key_path": self.key_path,
         }
+        if self.deployed is not None:
+            out["deployed"] = self.deployed.as_dict()
+        return out
 
 
 def entry_loc(container, key, file: str, key_path: str = "") -> Loc:
@@ -79,6 +84,7 @@ class Event:
     index: int
     config: object
     loc: Loc
+    deployed: dict = field(default_factory=dict)   # trigger attributes the template decides (authorizer)
 
 
 @dataclass
@@ -100,6 +106,7 @@ class Function:
     config: object = None
     handler_file: str | None = None  # repository-relative, when the source file exists
     code: dict = field(default_factory=lambda: {"status": "off"})  # facts from handler code
+    deployed_environment: object = None  # the template's Environment.Variables, when synthesized
     loc: Loc | None = None
 
 
@@ -161,6 +168,29 @@ class Compose:
     services: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SuppressionComment:
+    """A `# sls-audit: ignore[SLS201] reason` comment as written; analyzer/suppressions.py applies it.
+
+    `scope` is "line" (the finding must start on `target`) or "file"; `target` is the comment's own
+    line for a trailing comment, the next line holding something else for a comment on its own line
+    (0 when there is none). `problem` says why a malformed directive cannot apply.
+    """
+
+    file: str
+    line: int
+    column: int
+    end_column: int
+    text: str
+    scope: str = "line"
+    ids: tuple = ()
+    reason: str = ""
+    own_line: bool = False
+    target: int = 0
+    target_text: str = ""
+    problem: str = ""
+
+
 @dataclass
 class Project:
     """Everything loaded from one repository, plus what went wrong while loading."""
@@ -172,4 +202,6 @@ class Project:
     documents: dict = field(default_factory=dict)   # rel path -> resolved document
     symbols: list = field(default_factory=list)
     files_seen: int = 0
+    suppressions: list = field(default_factory=list)   # SuppressionComment, in file and line order
+    templates: list = field(default_factory=list)   # loaders.template.Template, synthesized or given
     synth: object = None      # analyzer.synth.SynthResult when --synth ran

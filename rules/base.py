@@ -26,9 +26,19 @@ class Rule:
     instead: ClassVar[str] = ""
     references: ClassVar[tuple] = ()
     tags: ClassVar[tuple] = ()
+    # "" for a rule on the graph; "suppressions" or "baseline" for a rule whose hits come from
+    # that pipeline step (SLS006, SLS007): the engine runs it after that step, not with the others
+    after: ClassVar[str] = ""
 
     def check(self, graph, context) -> Iterable[Hit]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    @classmethod
+    def security_severity(cls) -> float | None:
+        """From the one table in rules/security.py; None for rules that are not about security."""
+        from .security import SECURITY_SEVERITY
+
+        return SECURITY_SEVERITY.get(cls.id)
 
     @classmethod
     def help_uri(cls) -> str:
@@ -37,8 +47,13 @@ class Rule:
     @classmethod
     def documentation(cls) -> str:
         """The rule's documentation as Markdown, in the one shape all rules share."""
+        from .security import rating
+
+        score = cls.security_severity()
         parts = [f"# {cls.id} {cls.name}", "", f"{cls.summary}", "",
-                 f"Default severity: **{cls.severity}**." + (f" Tags: {', '.join(cls.tags)}." if cls.tags else ""),
+                 f"Default severity: **{cls.severity}**."
+                 + (f" Security severity: **{score:.1f}** ({rating(score)})." if score is not None else "")
+                 + (f" Tags: {', '.join(cls.tags)}." if cls.tags else ""),
                  "", "## What it finds", "", cls.what.strip(), "", "## Why it matters", "", cls.why.strip()]
         if cls.example.strip():
             parts += ["", "## Example", "", "```yaml", cls.example.strip("\n"), "```"]

@@ -70,7 +70,22 @@ functions:
         import jsonschema
 
         validators = {key: jsonschema.Draft202012Validator(schema) for key, schema in (
-            ("calling", CALLING_SCHEMA), ("subscribable", SUBSCRIBABLE_SCHEMA), ("function", FUNCTION_EVENT_SCHEMA))}
+            ("calling", CALLING_SCHEMA), ("calling[]", CALLING_SCHEMA["items"]),
+            ("subscribable", SUBSCRIBABLE_SCHEMA), ("function", FUNCTION_EVENT_SCHEMA))}
+        memo: dict = {}
+
+        def errors_of(schema_key: str, plain) -> list:
+            """(path, error) pairs; a value seen before is not run through jsonschema again
+            (`subscribable: true` and the same `calling` entries repeat across functions)."""
+            if schema_key == "calling" and isinstance(plain, list):
+                return [([i, *path], err) for i, item in enumerate(plain)
+                        for path, err in errors_of("calling[]", item)]
+            seen = (schema_key, repr(plain))
+            if seen not in memo:
+                memo[seen] = [(list(e.absolute_path), e) for e in sorted(
+                    validators[schema_key].iter_errors(plain), key=lambda e: list(e.path))]
+            return memo[seen]
+
         for fn_id, d in Q.nodes_of_kind(graph, "function"):
             fn = context.index.functions.get(fn_id)
             cfg = fn.config if fn is not None else None
@@ -85,13 +100,13 @@ functions:
                     if isinstance(ev, MDict) and "function" in ev:
                         checks.append(("function", ev, "function", ev["function"]))
             for schema_key, container, key, value in checks:
-                for err in sorted(validators[schema_key].iter_errors(_plain(value)), key=lambda e: list(e.path)):
-                    path = list(err.absolute_path)
+                for err_path, err in errors_of(schema_key, _plain(value)):
+                    path = list(err_path)
                     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
                         path += sorted(set(err.instance) - set(err.schema.get("properties", {})))[:1]
                     where, holder, hkey = _locate(container, key, path)
                     loc = _loc(svc, holder, hkey, f"{base}.{key}" + "".join(
-                        f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path))
+                        f"[{p}]" if isinstance(p, int) else f".{p}" for p in err_path))
                     bad = err.instance
                     hint = ""
                     if isinstance(bad, str) and any(q in bad for q in _QUOTES):
@@ -274,7 +289,7 @@ functions:
     def check(self, graph, context):
         for fn, d in Q.nodes_of_kind(graph, "function"):
             seen: dict = {}
-            for _, v, e in sorted(graph.out_edges(fn, data=True),
+            for _, v, e in sorted(Q.out_edges(graph, fn),
                                   key=lambda t: (t[2]["loc"].line if t[2].get("loc") else 0)):
                 if e["kind"] != "subscribes":
                     continue
@@ -389,7 +404,7 @@ provider:
     def check(self, graph, context):
         for fn, d in Q.nodes_of_kind(graph, "function"):
             sites: dict = {}
-            for _, v, e in graph.out_edges(fn, data=True):
+            for _, v, e in Q.out_edges(graph, fn):
                 if e["kind"] != "calls" or e.get("declared") or e.get("evidence") in (None, "calling"):
                     continue
                 site = (e["evidence"], e.get("stmt") or e.get("site") or "")

@@ -1,4 +1,5 @@
-"""The core family: problems with reading the project itself (SLS000-SLS005)."""
+"""The core family: problems with reading the project itself (SLS000-SLS005), its suppression
+comments (SLS006) and its baseline (SLS007)."""
 from __future__ import annotations
 
 from analyzer.findings import Hit
@@ -169,4 +170,91 @@ functions:
     )
 
 
-RULES = [InternalError, ParseError, UnresolvedReference, NotStatic, IgnoredByFramework]
+class UnusedSuppression(Rule):
+    id = "SLS006"
+    name = "unused-suppression"
+    severity = "note"
+    summary = "A suppression comment that suppresses nothing, has no reason, or is malformed."
+    tags = ("core",)
+    after = "suppressions"
+    what = """
+A `# sls-audit: ignore[...]` or `# sls-audit: ignore-file[...]` comment that:
+
+- suppresses nothing: no finding of the rules it names starts on, or spans, the line it applies
+  to (its own line for a comment after a value, the next line for a comment on a line of its
+  own), or, for `ignore-file`, anywhere in the file. Rules left out of the run (`--select`,
+  `--ignore`) never make a comment unused;
+- gives no reason after the brackets (it still suppresses);
+- names an id that no rule has (a typo), or is not a directive sls-audit knows.
+
+The finding is on the comment's line. The same directives work as `#` comments in Python
+handlers and `//` comments in JavaScript/TypeScript handlers, in the files that hold findings.
+"""
+    why = """
+A suppression outlives the problem it hid: once the finding is fixed or moved, a forgotten comment
+would silently hide the next real finding on that line. A reason is what a reviewer reads to judge
+whether the exception is still right.
+"""
+    example = """
+provider:
+  iam:
+    role:
+      statements:
+        # sls-audit: ignore[SLS201]
+        - Effect: Allow
+          Action: s3:GetObject      # narrow already: nothing to suppress
+          Resource: arn:aws:s3:::reports/*
+"""
+    instead = """
+provider:
+  iam:
+    role:
+      statements:
+        # sls-audit: ignore[SLS202] any tenant's bucket, named at run time (SEC-12)
+        - Effect: Allow
+          Action: s3:GetObject
+          Resource: "*"
+"""
+    references = ("https://github.com/sls-audit/sls-audit#suppressions-and-baselines",)
+
+    def check(self, graph, context):
+        for p in context.suppression_problems:
+            yield Hit(p.message, loc=p.loc, names=p.names)
+
+
+class StaleBaseline(Rule):
+    id = "SLS007"
+    name = "stale-baseline"
+    severity = "note"
+    summary = "A baseline entry that matches no finding any more."
+    tags = ("core",)
+    after = "baseline"
+    what = """
+With `--baseline FILE`, an entry of the baseline that no current finding matches (same rule, file
+and fingerprint): the finding was fixed, or its file was renamed. The finding is on the entry's
+line in the baseline file.
+"""
+    why = """
+A baseline should shrink as findings are fixed. A stale entry keeps a door open: if the same
+problem comes back, it would be accepted silently instead of failing the build.
+"""
+    example = """
+# sls-audit check --baseline .sls-audit-baseline.json
+# .sls-audit-baseline.json still lists an SLS201 finding that was fixed
+"""
+    instead = """
+# refresh the baseline after fixing findings:
+# sls-audit check --write-baseline .sls-audit-baseline.json
+"""
+    references = ("https://github.com/sls-audit/sls-audit#suppressions-and-baselines",)
+
+    def check(self, graph, context):
+        for loc, entry in context.stale_baseline:
+            yield Hit(f"baseline entry {entry.rule} in {entry.file} matches no finding any more"
+                      + (f" ({entry.message})" if entry.message else "") + ": remove it or rewrite the baseline",
+                      loc=loc, names=(entry.rule, entry.file, entry.fingerprint),
+                      fix="rewrite the baseline with --write-baseline")
+
+
+RULES = [InternalError, ParseError, UnresolvedReference, NotStatic, IgnoredByFramework,
+         UnusedSuppression, StaleBaseline]

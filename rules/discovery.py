@@ -283,7 +283,7 @@ class _Repo:
         self.exports: dict[str, tuple] = {}
         self.export_templates: dict[str, list] = {}
         for svc in self.services:
-            for out in svc.outputs:
+            for out in sorted(svc.outputs, key=lambda o: str(o.key)):
                 if out.export_name is None:
                     continue
                 name = _literal(out.export_name, svc)
@@ -380,16 +380,7 @@ def _stage_var(name: str, stage: str) -> str:
     return prefix + "${sls:stage}" + suffix
 
 
-def _logical_of(value) -> str | None:
-    if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0]).split(".")[0]
-        if isinstance(ga, str):
-            return ga.split(".")[0]
-    return None
+_logical_of = S.referenced_logical_id
 
 
 def _owned_names(svc):
@@ -513,7 +504,11 @@ def _scan_literals(context) -> list:
                     if not env and "arn:" not in v and "amazonaws.com" not in v:
                         continue
                     text = v
-                elif t is MDict or t is MList or isinstance(v, (dict, list)):
+                elif t is MDict or t is MList:
+                    if v.hot:  # the loader saw an ARN, a host name, a variable or environment below
+                        stack.append((v, (rec, k, c, k == "environment" and _env_parent(rec))))
+                    continue
+                elif isinstance(v, (dict, list)):
                     stack.append((v, (rec, k, c, k == "environment" and _env_parent(rec))))
                     continue
                 elif t is S.SymStr:
@@ -1193,8 +1188,8 @@ Names that must be unique but are not, after variables are resolved:
 - two services whose stacks have the same name in the same region (`provider.stackName`);
 - two outputs exporting the same `Export.Name` in the same region.
 
-One finding per extra occurrence (in path order, the first is the reference), with the first
-one as related location. A collision that follows from two services sharing one `service:` name
+One finding per extra occurrence (in path order, then by name within a file; the first is the
+reference), with the first one as related location. A collision that follows from two services sharing one `service:` name
 is reported once, as the service duplicate, not again for each of their functions, stacks and
 exports.
 """
@@ -1250,8 +1245,10 @@ service: payments
                           nodes=(other.id, first.id), related=((first.id, f"service {first.name}"),),
                           fix="give each service its own `provider.stackName` (or none)")
         # functions
-        functions = [(svc, fn) for svc in services for fn in svc.functions if svc.provider == "aws"
-                     and _known(fn.deployed_name)]
+        # within one file by name, not by position: reordering functions must not change which
+        # one is reported (its fingerprint is what baselines match)
+        functions = [(svc, fn) for svc in services for fn in sorted(svc.functions, key=lambda f: f.name)
+                     if svc.provider == "aws" and _known(fn.deployed_name)]
         for (region, name), group in sorted(_groups(functions, lambda t: (t[0].region, t[1].deployed_name)).items()):
             (fsvc, ffn) = group[0]
             for svc, fn in group[1:]:
@@ -1265,7 +1262,7 @@ service: payments
         # exports
         exports = []
         for svc in services:
-            for out in svc.outputs:
+            for out in sorted(svc.outputs, key=lambda o: str(o.key)):
                 if out.export_name is not None:
                     name = _literal(out.export_name, svc)
                     if _known(name):

@@ -10,6 +10,7 @@ import fnmatch
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 from itertools import pairwise
 
 from analyzer.findings import Hit
@@ -657,12 +658,33 @@ functions:
             for fn in svc.functions:
                 cfg = fn.config
                 fenv = cfg.get("environment") if isinstance(cfg, MDict) else None
-                if not isinstance(fenv, MDict):
-                    continue
-                for key in fenv:
-                    kind = classify_secret(key, fenv[key])
-                    if kind:
-                        yield self._hit(svc, fn, ("functions", fn.name, "environment"), fenv, key, kind)
+                if isinstance(fenv, MDict):
+                    for key in fenv:
+                        kind = classify_secret(key, fenv[key])
+                        if kind:
+                            yield self._hit(svc, fn, ("functions", fn.name, "environment"), fenv, key, kind)
+                yield from self._deployed_only(svc, fn, env, fenv)
+
+    def _deployed_only(self, svc, fn, penv, fenv):
+        """Variables only the synthesized template sets (a plugin injected them): reported on the
+        function in serverless.yml, the template entry as related location."""
+        deployed = fn.deployed_environment
+        if not isinstance(deployed, MDict) or fn.loc is None:
+            return
+        for key in deployed:
+            if (isinstance(fenv, MDict) and key in fenv) or (isinstance(penv, MDict) and key in penv):
+                continue
+            kind = classify_secret(key, deployed[key])
+            if not kind:
+                continue
+            where = entry_loc(deployed, key, getattr(deployed, "source", "") or fn.loc.file, f"Environment.Variables.{key}")
+            loc = where if fn.loc.file == where.file else replace(  # a template analysed alone: itself
+                fn.loc, deployed=where, note="the deployed template adds this environment variable, "
+                "which serverless.yml does not show: a plugin or the framework added it")
+            yield Hit(f"environment variable {key} of {svc.name}.{fn.name} holds a plaintext {kind} "
+                      f"({_preview(str(deployed[key]).strip())!s})", loc=loc,
+                      names=(svc.name, fn.name, str(key), kind, "template"), nodes=(fn.id,),
+                      fix="reference it from SSM Parameter Store or Secrets Manager (`${ssm:/path}`)")
 
     def _hit(self, svc, fn, steps, env, key, kind):
         key_path = ".".join(steps) + f".{key}"

@@ -40,6 +40,27 @@ functions:
     environment:
       A: ${self:custom.a}
 """                                                                                # SLS002 (note)
+# `Action: "*"` on a statement starting at line 9: SLS201 (error), SLS204 (error), SLS101 (error)
+# all start at 9:11; the `Resource: "*"` of s3:GetObject at line 12: SLS202 (warning) at 12:11.
+WIDE_ROLE = """\
+service: reports
+frameworkVersion: '3'
+provider:
+  name: aws
+  runtime: python3.11
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: "*"
+          Resource: "*"
+        - Effect: Allow
+          Action: s3:GetObject
+          Resource: "*"
+functions:
+  build:
+    handler: handler.build
+"""
 TS = "export default { service: 'api' };\n"                                         # SLS004 (note)
 
 

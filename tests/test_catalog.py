@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -85,15 +84,14 @@ def test_expand(cat):
     assert set(cat.expand("s3:*")) < set(everything)
 
 
-def test_expand_speed():
+def test_expand_is_computed_once_per_pattern():
+    """Rules expand the same patterns for thousands of statements: the second call must be a
+    lookup (speed itself is measured by benchmarks/, never by a timed test)."""
     fresh = Catalog()
-    started = time.perf_counter()
-    fresh.expand("*")
-    assert time.perf_counter() - started < 1.0
-    started = time.perf_counter()
-    for _ in range(10000):
-        fresh.expand("s3:*")
-    assert time.perf_counter() - started < 0.5
+    first = fresh.expand("S3:*")
+    assert fresh.expand("s3:*") is first
+    assert fresh.expand(" s3:* ") is first
+    assert fresh.expand("*") is fresh.expand("*")
 
 
 def test_matches():

@@ -30,8 +30,8 @@ def reports():
 
 
 def _report(case: Path, cache: dict):
-    if case not in cache:
-        cache[case] = audit(case)
+    if case not in cache:  # `templates`: files given as with --template (a SAM or CloudFormation template)
+        cache[case] = audit(case, templates=[case / t for t in _load(case).get("templates", [])])
     return cache[case]
 
 

@@ -80,6 +80,11 @@ def check_structure(log: dict, root: Path) -> None:
         if "relatedLocations" in res:
             rel_ids = [loc["id"] for loc in res["relatedLocations"]]
             assert len(rel_ids) == len(set(rel_ids))
+        for sup in res.get("suppressions", []):
+            assert sup["kind"] in ("inSource", "external")
+            if sup["kind"] == "inSource":   # a comment: where it is written
+                art = sup["location"]["physicalLocation"]["artifactLocation"]
+                assert art["uriBaseId"] == "%SRCROOT%" and (root / unquote(art["uri"])).exists()
 
 
 def duplicate_fingerprints(log: dict) -> list[list[dict]]:
@@ -339,3 +344,104 @@ def test_fixture_fingerprints_are_distinct(capsys, fixture):
     log = json.loads(cli(capsys, fixture, "--format", "sarif").out)
     dups = duplicate_fingerprints(log)
     assert dups == [], [[(r["ruleId"], r["message"]["text"]) for r in g] for g in dups]
+
+
+# --- suppressions, security severity, help ----------------------------------------------------
+
+def test_inline_suppression_is_in_source_with_the_comment_location(capsys):
+    root = FIXTURES / "rules" / "SLS006" / "good"
+    log = sarif(capsys, root)
+    check_structure(log, root)
+    by_rule = {res["ruleId"]: res for res in log["runs"][0]["results"]}
+    assert set(by_rule) == {"SLS101", "SLS201", "SLS202", "SLS204"}
+    assert by_rule["SLS201"]["suppressions"] == [{
+        "kind": "inSource",
+        "justification": "the migration job needs admin until Q3 (SEC-12)",
+        "location": {"physicalLocation": {
+            "artifactLocation": {"uri": "serverless.yml", "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 9, "startColumn": 9, "endLine": 9, "endColumn": 98}}},
+    }]
+    line = (root / "serverless.yml").read_text().splitlines()[8]
+    assert line[8:].startswith("# sls-audit: ignore[") and len(line) + 1 == 98
+    assert by_rule["SLS202"]["suppressions"][0]["justification"] == "reads any tenant's bucket, named at run time"
+
+
+def test_unused_suppressions_are_notes_at_the_comment(capsys):
+    root = FIXTURES / "rules" / "SLS006" / "bad"
+    log = sarif(capsys, root)
+    check_structure(log, root)
+    notes = [(res["level"], res["locations"][0]["physicalLocation"]["region"]["startLine"])
+             for res in log["runs"][0]["results"] if res["ruleId"] == "SLS006"]
+    assert notes == [("note", 1), ("note", 11), ("note", 13), ("note", 18), ("note", 21), ("note", 34)]
+
+
+def test_security_severity_comes_from_the_one_table(capsys, tmp_path):
+    from rules.security import SECURITY_SEVERITY
+
+    log = sarif(capsys, write(tmp_path, REPOS["clean"]))
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(SECURITY_SEVERITY) <= set(rules)
+    for rid, r in rules.items():
+        props = r["properties"]
+        if rid in SECURITY_SEVERITY:
+            assert props["security-severity"] == f"{SECURITY_SEVERITY[rid]:.1f}"
+            assert 0.0 < float(props["security-severity"]) <= 10.0
+            assert props["tags"][0] == "security" and props["tags"].count("security") == 1
+        else:
+            assert "security-severity" not in props and "security" not in props["tags"], rid
+    assert rules["SLS204"]["properties"]["security-severity"] == "9.1"
+    assert rules["SLS001"]["properties"] == {"tags": ["core"]}
+
+
+def test_security_severity_is_documented(capsys):
+    from rules.security import SECURITY_SEVERITY, rating
+
+    index = (REPO_ROOT / "docs" / "rules" / "index.md").read_text(encoding="utf-8")
+    for rid, score in SECURITY_SEVERITY.items():
+        assert f"| {score:.1f} ({rating(score)}) |" in index.split(f"[{rid}]")[1].splitlines()[0]
+        page = (REPO_ROOT / "docs" / "rules" / f"{rid}.md").read_text(encoding="utf-8")
+        assert f"Security severity: **{score:.1f}** ({rating(score)})" in page
+
+
+def test_help_uri_points_at_the_generated_rule_page(capsys, tmp_path):
+    log = sarif(capsys, write(tmp_path, REPOS["clean"]))
+    for r in log["runs"][0]["tool"]["driver"]["rules"]:
+        assert r["helpUri"].endswith(f"/docs/rules/{r['id']}.md")
+        page = REPO_ROOT / "docs" / "rules" / f"{r['id']}.md"
+        assert page.read_text(encoding="utf-8") == r["help"]["markdown"]
+
+
+def test_stale_baseline_outside_the_root_is_a_valid_absolute_uri(capsys, tmp_path):
+    root = write(tmp_path / "repo", {"serverless.yml": V3_IAM})
+    baseline = tmp_path / "elsewhere" / "b.json"
+    baseline.parent.mkdir()
+    baseline.write_text('{"version": 1, "tool": "sls-audit", "findings": [\n'
+                        '  {"rule": "SLS201", "file": "gone.yml", "fingerprint": "0", "message": ""}\n]}\n')
+    log = sarif(capsys, root, "--baseline", baseline)
+    assert_valid_sarif(log)
+    [stale] = [res for res in log["runs"][0]["results"] if res["ruleId"] == "SLS007"]
+    phys = stale["locations"][0]["physicalLocation"]
+    assert phys["artifactLocation"] == {"uri": baseline.resolve().as_uri()}
+    assert phys["region"]["startLine"] == 2
+    assert stale["baselineState"] == "new"
+
+
+def _rule_fixture_repos() -> list[Path]:
+    out = []
+    for rule in sorted((FIXTURES / "rules").iterdir()):
+        for kind in ("bad", "good"):
+            folder = rule / kind
+            if folder.is_dir():
+                out += [folder] if any((folder / n).exists() for n in CONFIG_NAMES) else \
+                    sorted(p for p in folder.iterdir() if p.is_dir())
+    return out
+
+
+@pytest.mark.parametrize("repo", _rule_fixture_repos(), ids=lambda p: "/".join(p.parts[-3:]))
+def test_rule_fixture_sarif_is_valid(capsys, repo):
+    r = cli(capsys, repo, "--format", "sarif", "--no-cache")
+    assert r.rc in (0, 1, 2), r.err
+    assert "Traceback" not in r.err
+    log = json.loads(r.out)
+    check_structure(log, repo)
+    assert duplicate_fingerprints(log) == []

@@ -68,6 +68,7 @@ def add(g, project, index) -> None:
                     framework_res = "CognitoUserPool" + alnum_name(S.text_of(cfg.get("pool")))
                 else:
                     source = _generic(ev.type, cfg, svc, index)
+                attrs.update(ev.deployed)  # what the synthesized template decides (an authorizer) wins
                 if framework_res is None and source is None:
                     source = _generic(ev.type, cfg, svc, index)  # e.g. an sns event naming no topic
                 if framework_res is not None:

@@ -94,13 +94,6 @@ def _via_output(value, index):
     return (producer, logical) if logical is not None else None
 
 
-def _logical(value) -> str | None:
-    if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0])
-    return None
+_logical = S.referenced_logical_id
 
 

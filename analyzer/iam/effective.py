@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import weakref
 from functools import lru_cache
 from dataclasses import dataclass, field
+
+import networkx as nx
 
 from ..graph import queries as Q
 from . import managed
@@ -57,12 +60,29 @@ class EffectivePolicy:
         return bool(self.allowing(action, resource, count_conditional))
 
 
+_BY_ROLE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def effective_policy(g, fn: str) -> EffectivePolicy:
+    """Functions sharing a role share its grants: they are read once per role and graph
+    (a shared role serves hundreds of functions in a large service)."""
     role = Q.role_of(g, fn)
     if role is None:
         return EffectivePolicy(fn, None, opaque=True)
     rd = g.nodes[role]
-    pol = EffectivePolicy(fn, role, opaque=bool(rd.get("opaque")))
+    by_role = _BY_ROLE.get(g) if nx.is_frozen(g) else None
+    if by_role is None:
+        by_role = {}
+        if nx.is_frozen(g):
+            _BY_ROLE[g] = by_role
+    grants = by_role.get(role)
+    if grants is None:
+        grants = by_role[role] = _role_grants(g, role, rd)
+    return EffectivePolicy(fn, role, opaque=bool(rd.get("opaque")), grants=grants)
+
+
+def _role_grants(g, role: str, rd: dict) -> list:
+    pol = EffectivePolicy("", role, opaque=False)
     for st in Q.statements_of_role(g, role):
         d = g.nodes[st]
         pol.grants.append(Grant(
@@ -77,7 +97,7 @@ def effective_policy(g, fn: str) -> EffectivePolicy:
             actions, not_actions = granted
             pol.grants.append(Grant(None, "Allow", actions, not_actions, ("*",),
                                     source=f"managed:{managed.policy_name(policy)}"))
-    return pol
+    return pol.grants
 
 
 _WILD = frozenset("*?[")

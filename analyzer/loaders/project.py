@@ -12,15 +12,18 @@ from pathlib import Path
 
 from ..discovery import Discovered
 from ..model import Compose, ComposeService, Loc, Project
+from . import comments
 from . import symbols as S
 from .service import ServiceBuilder
 from .variables import Diagnostic, Options, Resolver
-from .yamlmarks import MDict, MList, ParseError, Sites, load_bytes
+from .yamlmarks import MDict, MList, ParseError, Sites, decode, load_bytes
 
 _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
 
-def load_project(found: Discovered, options: Options, framework: str | None = None) -> Project:
+def load_project(found: Discovered, options: Options, framework: str | None = None,
+                 progress=None) -> Project:
+    """`progress(done, total)`, when given, is called after each config file is read."""
     root = found.root
     project = Project(root=str(root))
     project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic) + len(found.problems)
@@ -40,14 +43,17 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             by_dir[_norm(cdir / cs.path)] = cs
 
     pending = []
-    for rel in found.configs:
+    total = len(found.configs)
+    for done, rel in enumerate(found.configs, 1):
         try:
             item = _load_one(root, rel, project, options, by_dir)
         except Exception as e:  # noqa: BLE001 - one file must never stop the run
             project.diagnostics.append(_internal(rel, "loading", e))
-            continue
+            item = None
         if item is not None:
             pending.append(item)
+        if progress is not None:
+            progress(done, total)
 
     counts = Counter(name for _, _, name, _, _ in pending)
     for rel, doc, name, resolver, cs in pending:
@@ -65,6 +71,8 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
         project.diagnostics.extend(builder.diagnostics)
         project.services.append(svc)
         project.documents[rel] = doc
+    # a file included by several services was scanned once per service
+    project.suppressions = sorted(set(project.suppressions), key=lambda c: (c.file, c.line))
     return project
 
 
@@ -88,6 +96,7 @@ def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: 
                    dict(cs.params) if cs else {}, options.config_params)
     resolver = Resolver(doc, root / rel, root, rel, opts)
     resolver.resolve_all(sites)
+    project.suppressions.extend(resolver.comments)
     project.diagnostics.extend(resolver.diagnostics)
     project.symbols.extend(resolver.symbols)
     name = doc.get("service")
@@ -132,6 +141,11 @@ def _read(root: Path, rel: str, project: Project, sites=None):
     except OSError as e:
         project.diagnostics.append(Diagnostic("SLS001", f"cannot read file: {e.strerror or e}", rel, 1, 1, 1, 1))
         return None
+    if comments.MARKER_BYTES in data:
+        try:
+            project.suppressions.extend(comments.scan(decode(data), rel))
+        except ParseError:
+            pass  # not text: the parse below reports it
     try:
         doc, warnings = load_bytes(data, sites)
     except ParseError as e:

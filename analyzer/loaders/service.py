@@ -6,6 +6,8 @@ and rules see only the effective configuration.
 """
 from __future__ import annotations
 
+import re
+
 from ..frameworks import (
     EVENT_API_IDS, PER_FUNCTION_PLUGIN, SHARED_ROLE, flavour, function_role_logical_id,
     honours_function_iam, lambda_logical_id, plugins_of,
@@ -14,6 +16,8 @@ from ..model import Event, Function, Loc, Output, Resource, Role, Service, State
 from . import symbols as S
 from .variables import Diagnostic
 from .yamlmarks import MDict, MList
+
+_INDEX = re.compile(r"\[\d+\]")
 
 IDENTITY_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 RESOURCE_POLICY_TYPES = {
@@ -50,6 +54,8 @@ class ServiceBuilder:
 
     def _diag(self, rule: str, message: str, loc: Loc, names=(), node: str | None = None,
               fix: str | None = None):
+        if not names:  # the fingerprint's names: never list positions (`events[2]` -> `events[]`)
+            names = (_INDEX.sub("[]", message),)
         self.diagnostics.append(Diagnostic(
             rule, message, loc.file, loc.line, loc.column, loc.end_line, loc.end_column,
             loc.key_path, tuple(names), node, fix,
@@ -58,7 +64,7 @@ class ServiceBuilder:
     def _bad_type(self, value, message: str, loc: Loc) -> None:
         """A wrong type is SLS001, unless the value is unknown (symbolic): then nothing is known."""
         if not S.is_symbolic(value):
-            self._diag("SLS001", message, loc)
+            self._diag("SLS001", message, loc, names=(_INDEX.sub("[]", message), repr(S.plain(value))[:200]))
 
     def _mapping(self, parent, key, path) -> MDict | None:
         """A child that must be a mapping: wrong types are reported, never fatal."""
@@ -149,7 +155,7 @@ class ServiceBuilder:
                     fn.events.append(Event(ev, i, None, self.loc(epath, events, i)))
                 else:
                     self._diag("SLS001", f"'{epath}' must be a mapping with one event type",
-                               self.loc(epath, events, i))
+                               self.loc(epath, events, i), names=(f"{path}.events[]", repr(S.plain(ev))[:200]))
         elif events is not None:
             self._bad_type(events, f"'{path}.events' must be a list, found {_type_name(events)}",
                        self.loc(f"{path}.events", cfg, "events"))
@@ -495,12 +501,7 @@ def _export_name(name, svc):
 def _logical_of(value) -> str | None:
     """`MyRole`, `!Ref MyRole` or `!GetAtt MyRole.Arn` name a role of this stack."""
     if isinstance(value, MDict):
-        if "Ref" in value:
-            return S.text_of(value["Ref"])
-        ga = value.get("Fn::GetAtt")
-        if isinstance(ga, list) and ga:
-            return S.text_of(ga[0])
-        return None
+        return S.referenced_logical_id(value)
     if isinstance(value, str) and not value.startswith("arn:") and ":" not in value and "/" not in value:
         return value
     return None

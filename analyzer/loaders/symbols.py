@@ -159,3 +159,16 @@ def plain(v):
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return text_of(v)
+
+
+def referenced_logical_id(value) -> str | None:
+    """The logical id a `Ref` or `Fn::GetAtt` (list, or `A.Arn` string) names, else None."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return text_of(value["Ref"])
+        ga = value.get("Fn::GetAtt")
+        if isinstance(ga, list) and ga:
+            return text_of(ga[0]).split(".")[0]
+        if isinstance(ga, str):
+            return ga.split(".")[0]
+    return None

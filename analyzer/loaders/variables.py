@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import symbols as S
-from .yamlmarks import MAX_FILE_BYTES, MDict, MList, ParseError, load_bytes
+from . import comments
+from .yamlmarks import MAX_FILE_BYTES, MDict, MList, ParseError, decode, load_bytes
 
 _VAR_HEAD = re.compile(r"\s*([A-Za-z][\w-]*)\s*(\(|:(?!:))")
 _SOURCE = re.compile(r"^([A-Za-z][\w-]*)(?:\((.*?)\))?(?::(.*))?$", re.S)
@@ -173,6 +174,7 @@ class Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.symbols: list[S.Symbolic] = []
         self.import_values: list = []   # (value, file, span) of every Fn::ImportValue
+        self.comments: list = []        # suppression comments of the files this service includes
         self._imports_seen: set = set()
         self._memo: dict = {}
         self._busy: set = set()
@@ -260,7 +262,9 @@ class Resolver:
             return S.Unresolved("cycle", value, self.rel, reason="cycle")
         span = _span_of(container, key)
         saved = self._site
-        self._site = (self.rel, span[0], span[1], span)
+        # the key names the site in fingerprints (two `${self:custom.x}` under different keys
+        # are two findings); a list index would change when the list is reordered
+        self._site = (self.rel, span[0], span[1], span, key if isinstance(key, str) else "")
         self._busy.add(token)
         try:
             result = self.resolve_string(value)
@@ -561,6 +565,8 @@ class Resolver:
             return result
         doc_src = os.path.relpath(real, self.root).replace(os.sep, "/")
         _set_source(doc, doc_src)
+        if comments.MARKER_BYTES in data:
+            self.comments.extend(comments.scan(decode(data), doc_src))
         # Variables inside an included file resolve in the including service's context.
         sub = Resolver(doc if isinstance(doc, MDict) else MDict(), real, self.root, doc_src, self.options)
         sub._stage, sub._region = self.stage, self.region
@@ -568,6 +574,7 @@ class Resolver:
         sub._shared = self._shared
         # problems and symbols found inside an included file belong to this service
         sub.diagnostics, sub.symbols, sub.import_values = self.diagnostics, self.symbols, self.import_values
+        sub.comments = self.comments
         sub._imports_seen = self._imports_seen
         sub._self_path = self._self_path  # `${self:}` means the including service
         files[real] = (doc, sub)
@@ -585,7 +592,7 @@ class Resolver:
         span = site[3] if len(site) > 3 else (site[1], site[2], site[1], site[2])
         self.diagnostics.append(Diagnostic(
             "SLS002", f"cannot resolve {text}: {reason}", site[0], span[0], span[1], span[2], span[3],
-            names=(text,),
+            names=(text, site[4]) if len(site) > 4 else (text,),
         ))
         return S.Unresolved("unresolved", text[2:-1], site[0], site[1], site[2], reason=reason)
 

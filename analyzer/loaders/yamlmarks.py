@@ -51,26 +51,32 @@ Span = tuple[int, int, int, int]
 
 
 class MDict(dict):
-    """A mapping that knows its own span and the spans of its keys and values."""
+    """A mapping that knows its own span and the spans of its keys and values.
 
-    __slots__ = ("span", "kspans", "vspans", "source")
+    `hot` is False only when the builder saw that nothing below holds a variable, an ARN, an
+    AWS host name or an `environment` block: rules that look for those skip the subtree.
+    """
+
+    __slots__ = ("span", "kspans", "vspans", "source", "hot")
 
     def __init__(self, *args, span: Span = (0, 0, 0, 0)):
         super().__init__(*args)
         self.span = span
         self.kspans: dict = {}
         self.vspans: dict = {}
+        self.hot = True
 
 
 class MList(list):
-    """A sequence that knows its own span and the span of each item."""
+    """A sequence that knows its own span and the span of each item (and `hot`, as MDict)."""
 
-    __slots__ = ("span", "ispans", "source")
+    __slots__ = ("span", "ispans", "source", "hot")
 
     def __init__(self, *args, span: Span = (0, 0, 0, 0)):
         super().__init__(*args)
         self.span = span
         self.ispans: list = []
+        self.hot = True
 
 
 @dataclass
@@ -183,6 +189,12 @@ def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
     out[long] = value
     out.kspans[long] = span
     out.vspans[long] = span
+    if type(value) is str:
+        out.hot = "${" in value or "arn:" in value or "amazonaws.com" in value
+    elif isinstance(value, (MDict, MList)):
+        out.hot = value.hot
+    if isinstance(value, MList) and long == "Fn::GetAtt":
+        value.hot = out.hot = any(type(p) is str and "${" in p for p in value)
     if type(value) is str and "${" in value:
         sites.vars.append((out, long))
     if long == "Fn::ImportValue":
@@ -307,6 +319,7 @@ def _build(parser, warnings, sites: Sites):
             s = ev.start_mark
             span0 = (s.line + 1, s.column + 1, s.line + 1, s.column + 1)
             container = MDict(span=span0) if cls is MappingStartEvent else MList(span=span0)
+            container.hot = False
             if ev.anchor is not None:
                 open_anchors.add(ev.anchor)
             stack.append([container, ev, ev.anchor, ev.tag, _NOKEY, None, 1, None])
@@ -355,8 +368,16 @@ def _build(parser, warnings, sites: Sites):
         frame = stack[-1]
         frame[6] += size
         container = frame[0]
+        vt = type(value)
+        if vt is str:
+            if "${" in value:
+                container.hot = True
+            elif not container.hot and ("arn:" in value or "amazonaws.com" in value):
+                container.hot = True
+        elif (vt is MDict or vt is MList) and value.hot:
+            container.hot = True
         if type(container) is MList:
-            if type(value) is str and "${" in value:
+            if vt is str and "${" in value:
                 var_sites.append((container, len(container)))
             container.append(value)
             container.ispans.append(span)
@@ -376,8 +397,10 @@ def _build(parser, warnings, sites: Sites):
             continue
         if key in container:
             warnings.append((f"duplicated mapping key '{key}'", frame[5][0], frame[5][1]))
-        if type(value) is str and "${" in value:
+        if vt is str and "${" in value:
             var_sites.append((container, key))
+        elif key == "environment" and (vt is MDict or vt is MList):
+            value.hot = container.hot = True
         elif key == "Fn::ImportValue":
             sites.imports.append(container)
         container[key] = value
@@ -391,6 +414,8 @@ def _apply_merges(target: MDict, merges: list, sites: Sites) -> None:
     for src in merges:
         if not isinstance(src, MDict):
             continue
+        if src.hot:
+            target.hot = True
         for k, v in src.items():
             if k not in target:
                 target[k] = v

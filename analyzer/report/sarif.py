@@ -17,18 +17,30 @@ def render(report) -> str:
 def build(report) -> dict:
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    results = [_result(f, index) for f in report.findings]
+    baselined = getattr(report, "baseline", None) is not None
+    extensions = list(getattr(report, "extensions", None) or [])
+    ext_index = {rule["id"]: (e, i) for e, ext in enumerate(extensions) for i, rule in enumerate(ext["rules"])}
+    results = [_result(f, index, ext_index, baselined) for f in report.findings]
+    tool = {"driver": {
+        "name": "sls-audit",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": INFO_URI,
+        "rules": [_rule(r) for r in rules],
+    }}
+    if extensions:  # merged tools (cfn-lint): their own component with their rules' metadata
+        tool["extensions"] = [{
+            "name": ext["name"], "version": ext["version"], "informationUri": ext["informationUri"],
+            "rules": [{"id": r["id"], "name": r["name"], "shortDescription": {"text": r["summary"]},
+                       "fullDescription": {"text": r["description"] or r["summary"]},
+                       "helpUri": r["helpUri"], "defaultConfiguration": {"level": r["level"]}}
+                      for r in ext["rules"]],
+        } for ext in extensions]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "sls-audit",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": INFO_URI,
-                "rules": [_rule(r) for r in rules],
-            }},
+            "tool": tool,
             "originalUriBaseIds": {"%SRCROOT%": {"uri": _root_uri(report.root)}},
             "columnKind": "unicodeCodePoints",
             "results": results,
@@ -52,6 +64,10 @@ def _relative_uri(file: str) -> str:
 
 
 def _rule(r) -> dict:
+    props: dict = {"tags": list(r.tags)}
+    score = r.security_severity() if hasattr(r, "security_severity") else None
+    if score is not None:   # code scanning ranks security alerts by it (a string, by its convention)
+        props = {"tags": ["security", *(t for t in r.tags if t != "security")], "security-severity": f"{score:.1f}"}
     return {
         "id": r.id,
         "name": r.name,
@@ -60,7 +76,7 @@ def _rule(r) -> dict:
         "help": {"text": r.documentation(), "markdown": r.documentation()},
         "helpUri": r.help_uri(),
         "defaultConfiguration": {"level": r.severity},
-        "properties": {"tags": list(r.tags)},
+        "properties": props,
     }
 
 
@@ -81,7 +97,17 @@ def _location(file: str, line: int, col: int, end_line: int, end_col: int) -> di
     }}
 
 
-def _result(f, index) -> dict:
+def _suppression(s: dict) -> dict:
+    out = {"kind": s["kind"]}
+    if s.get("justification"):
+        out["justification"] = s["justification"]
+    loc = s.get("location")
+    if loc is not None:   # where the suppression comment is written
+        out["location"] = _location(loc.file, loc.line, loc.column, loc.end_line, loc.end_column)
+    return out
+
+
+def _result(f, index, ext_index=None, baselined: bool = False) -> dict:
     loc = _location(f.file, f.line, f.column, f.end_line, f.end_column)
     if f.key_path:
         loc["logicalLocations"] = [{"fullyQualifiedName": f.key_path, "kind": "member"}]
@@ -95,6 +121,9 @@ def _result(f, index) -> dict:
     }
     if out["ruleIndex"] is None:
         del out["ruleIndex"]
+    if ext_index and f.rule in ext_index:
+        component, i = ext_index[f.rule]
+        out["rule"] = {"id": f.rule, "index": i, "toolComponent": {"index": component}}
     if f.related:
         out["relatedLocations"] = [
             {**_location(r.file, r.line, r.column, r.end_line, r.end_column), "id": i,
@@ -102,7 +131,9 @@ def _result(f, index) -> dict:
             for i, r in enumerate(f.related)
         ]
     if f.suppressions:
-        out["suppressions"] = [{"kind": s["kind"], "justification": s["justification"]} for s in f.suppressions]
+        out["suppressions"] = [_suppression(s) for s in f.suppressions]
+    if baselined:
+        out["baselineState"] = "unchanged" if any(s.get("source") == "baseline" for s in f.suppressions) else "new"
     if f.fix:
         out["properties"] = {"fix": f.fix}
     return out
