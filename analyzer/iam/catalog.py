@@ -180,6 +180,7 @@ class Catalog:
         self._own_templates: dict[str, tuple] = {}
         self._foreign_templates: dict[str, tuple] | None = None
         self._classified: dict[str, tuple] = {}
+        self._per_action: dict[tuple, tuple] = {}
 
     # loading
 
@@ -288,6 +289,17 @@ class Catalog:
         return tuple(p.strip() for p in found[1].get("accessLevel", "").split(",") if p.strip())
 
     def resource_types(self, action) -> tuple[tuple[str, bool], ...]:
+        """Memoized per action, like `dependent_actions`: minimal policies ask both for every
+        SDK call of every function."""
+        if not isinstance(action, str):
+            return ()
+        key = ("rt", action)
+        hit = self._per_action.get(key)
+        if hit is None:
+            hit = self._per_action[key] = self._resource_types(action)
+        return hit
+
+    def _resource_types(self, action) -> tuple[tuple[str, bool], ...]:
         found = self._entry(action)
         if not found:
             return ()
@@ -300,6 +312,15 @@ class Catalog:
         return bool(self.resource_types(action))
 
     def dependent_actions(self, action) -> tuple[str, ...]:
+        if not isinstance(action, str):
+            return ()
+        key = ("dep", action)
+        hit = self._per_action.get(key)
+        if hit is None:
+            hit = self._per_action[key] = self._dependent_actions(action)
+        return hit
+
+    def _dependent_actions(self, action) -> tuple[str, ...]:
         found = self._entry(action)
         if not found:
             return ()

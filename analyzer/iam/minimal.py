@@ -235,6 +235,9 @@ def _sub_account(arn: str):
     return arn
 
 
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
 def _sid(actions: tuple, n: int) -> str:
     """`dynamodb:PutItem` -> `DynamodbPutItem1`: readable, unique in the policy, IAM-valid."""
     if actions:
@@ -242,7 +245,7 @@ def _sid(actions: tuple, n: int) -> str:
         head = prefix[:1].upper() + prefix[1:] + name
     else:
         head = "Grant"
-    return re.sub(r"[^A-Za-z0-9]", "", f"{head}{n}")
+    return _NOT_ALNUM.sub("", f"{head}{n}")
 
 
 def _qualified(value):
