@@ -112,3 +112,27 @@ def test_generated_policies_pass_cfn_lint(capsys):
 
 def _plain_yaml(resources) -> str:
     return json.dumps(resources, default=str)
+
+
+def test_the_proposed_policy_pasted_back_passes_the_iam_and_discovery_rules(capsys, tmp_path):
+    """The v4 snippet for placeOrder replaces its shared and function statements: the result
+    must be least privilege by sls-audit's own rules, and the other service's function is
+    named by stage (`users-${sls:stage}-getUser`), not pinned to `dev`."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    _, snippet = run(capsys, "policy", repo, "--no-cache", "--function", "placeOrder", "--framework", "v4")
+    assert "function:users-${sls:stage}-getUser" in snippet and "users-dev-getUser" not in snippet
+    statements = snippet.split("    iam:\n", 1)[1].rstrip("\n") + "\n"
+    cfg = repo / "orders" / "serverless.yml"
+    text = cfg.read_text()
+    text = text.replace("frameworkVersion: '3'", "frameworkVersion: '4'")
+    shared = text[text.index("  iam:\n    role:\n      statements:\n"):text.index("functions:\n")]
+    written = text[text.index("    iam:\n      role:\n        statements:\n"):text.index("resources:\n")]
+    text = text.replace(shared, "").replace(written, "    iam:\n" + statements)
+    cfg.write_text(text)
+    rc, out = run(capsys, "check", repo, "--no-cache", "--framework", "v4", "--format", "json")
+    found = [(f["rule"], f["message"]) for f in json.loads(out)["findings"]
+             if "placeOrder" in f["message"] and f["rule"][:4] in ("SLS1", "SLS2", "SLS4")]
+    assert found == []

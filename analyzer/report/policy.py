@@ -75,7 +75,7 @@ def render_yaml(graph, index, policies, only: str | None = None) -> str:
                 lines.append(f"{indent}  Action:")
                 lines.extend(f"{indent}    - {a}" for a in n.actions)
                 lines.append(f"{indent}  Resource:")
-                lines.extend(f"{indent}    - {_yaml_value(r)}" for r in n.resources)
+                lines.extend(f"{indent}    - {_yaml_value(_stage_form(r, svc, index))}" for r in n.resources)
         lines.append("")
     return "\n".join(lines)
 
@@ -115,6 +115,28 @@ def render_diff(graph, policies, only: str | None = None) -> str:
         if (not removes or not pol.known) and not adds:
             lines.append("  (no change)" if pol.known else "  (nothing to add)")
     return "\n".join(lines) + "\n"
+
+
+def _stage_form(value, svc, index):
+    """Another service's function by its default name (`users-dev-getUser`), written for
+    `serverless.yml` as `users-${sls:stage}-getUser`: pasted back, the snippet follows the stage
+    it is deployed to (and SLS401 does not report the name it would otherwise pin). The JSON
+    form keeps the resolved name: it is an IAM document, not configuration."""
+    if not (isinstance(value, dict) and len(value) == 1 and isinstance(value.get("Fn::Sub"), str)):
+        return value
+    text = value["Fn::Sub"]
+    head, sep, name = text.rpartition(":function:")
+    if not sep:
+        return value
+    short, colon, qualifier = name.partition(":")
+    for target in index.functions_matching_name(short):
+        owner = index.services_by_id.get(target.service)
+        if owner is None or owner.stage != svc.stage:
+            continue
+        default = f"{owner.name}-{owner.stage}-{target.name}"
+        if short == default:
+            return {"Fn::Sub": f"{head}:function:{owner.name}-${{sls:stage}}-{target.name}{colon}{qualifier}"}
+    return value
 
 
 def _yaml_value(v) -> str:
