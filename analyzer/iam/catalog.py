@@ -288,16 +288,19 @@ class Catalog:
             return ()
         return tuple(p.strip() for p in found[1].get("accessLevel", "").split(",") if p.strip())
 
-    def resource_types(self, action) -> tuple[tuple[str, bool], ...]:
-        """Memoized per action, like `dependent_actions`: minimal policies ask both for every
-        SDK call of every function."""
+    def _memo(self, compute, action) -> tuple:
+        """Per-action answers kept for the run: minimal policies ask for the resource types and
+        dependent actions of every SDK call of every function."""
         if not isinstance(action, str):
             return ()
-        key = ("rt", action)
+        key = (compute.__name__, action)
         hit = self._per_action.get(key)
         if hit is None:
-            hit = self._per_action[key] = self._resource_types(action)
+            hit = self._per_action[key] = compute(action)
         return hit
+
+    def resource_types(self, action) -> tuple[tuple[str, bool], ...]:
+        return self._memo(self._resource_types, action)
 
     def _resource_types(self, action) -> tuple[tuple[str, bool], ...]:
         found = self._entry(action)
@@ -312,13 +315,7 @@ class Catalog:
         return bool(self.resource_types(action))
 
     def dependent_actions(self, action) -> tuple[str, ...]:
-        if not isinstance(action, str):
-            return ()
-        key = ("dep", action)
-        hit = self._per_action.get(key)
-        if hit is None:
-            hit = self._per_action[key] = self._dependent_actions(action)
-        return hit
+        return self._memo(self._dependent_actions, action)
 
     def _dependent_actions(self, action) -> tuple[str, ...]:
         found = self._entry(action)
