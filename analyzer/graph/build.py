@@ -26,17 +26,21 @@ class GraphBuilder:
         every edge one call at a time (0.7 s for 100k edges), this is one pass. The layout is
         networkx's documented one (`_succ[u][v][key] = attrs`, `_pred[v][u]` the same dict), and
         a test compares the result with `add_edges_from`'s."""
-        g.add_nodes_from(self.nodes.items())
         succ, pred, node = g._succ, g._pred, g._node
+        for n, attrs in self.nodes.items():  # the builder's own dicts: no copy
+            node[n] = attrs
+            succ[n] = {}
+            pred[n] = {}
         for u, v, attrs in self.edges:
-            for n in (u, v):
-                if n not in node:
-                    node[n] = {}
-                    succ[n] = {}
-                    pred[n] = {}
-            keys = succ[u].get(v)
+            if u not in node:
+                node[u], succ[u], pred[u] = {}, {}, {}
+            if v not in node:
+                node[v], succ[v], pred[v] = {}, {}, {}
+            out = succ[u]
+            keys = out.get(v)
             if keys is None:
-                keys = succ[u][v] = pred[v][u] = {}
+                out[v] = pred[v][u] = {0: attrs}
+                continue
             key = len(keys)
             while key in keys:
                 key += 1
