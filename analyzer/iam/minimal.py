@@ -114,13 +114,15 @@ class MinimalPolicies:
             sid = _sid(actions, len(pol.needs))
             pol.needs.append(Need(sid, actions, tuple(resources), tuple(keys), evidence, loc, from_code))
 
-        for _, target, e in sorted(Q.out_edges(g, fn_id), key=lambda t: (t[1], t[2]["kind"])):
-            if e["kind"] == "calls" and e.get("declared") and g.nodes[target]["kind"] == "function":
+        declared = [(target, e) for _, target, e in Q.out_edges(g, fn_id)
+                    if e["kind"] == "calls" and e.get("declared")]
+        for target, e in sorted(declared, key=lambda t: t[0]):
+            if g.nodes[target]["kind"] == "function":
                 t = index.functions[target]
                 value = self._function_arn_value(t, svc)
                 add(("lambda:InvokeFunction",), (value, _qualified(value)), (t.arn, t.arn + ":*"),
                     f"calling {e.get('target')}", e.get("loc"))
-        if any(e["kind"] == "subscribes" for _, _, e in Q.in_edges(g, fn_id)) and fn is not None:
+        if fn is not None and any(e["kind"] == "subscribes" for _, _, e in Q.in_edges(g, fn_id)):
             topic = f"{svc.name}-{svc.stage}-{fn.name}-lifecycle"
             arn = f"arn:aws:sns:{svc.region}:{S.ACCOUNT_TOKEN}:{topic}"
             add(("sns:Publish",), ({"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{topic}"},),
