@@ -310,9 +310,20 @@ def _build(parser, warnings, sites: Sites):
                 value = _wrap_tag(tag, ev.value, span, ev, sites)
             else:
                 value = _scalar(ev)
-            size = cost = 1
             if ev.anchor is not None:
                 anchors[ev.anchor] = (value, 1)
+            elif stack and tag is None:
+                frame = stack[-1]
+                if frame[4] is _NOKEY and type(frame[0]) is MDict:
+                    # a plain mapping key, nearly half of all events: the short way
+                    if value == "<<" and ev.implicit[0]:
+                        value = _MERGE
+                    frame[4] = value
+                    frame[5] = span
+                    frame[6] += 1
+                    expanded += 1
+                    continue
+            size = cost = 1
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             if len(stack) >= MAX_DEPTH:
                 raise _error(f"nesting deeper than {MAX_DEPTH} levels", ev)
