@@ -102,23 +102,31 @@ def _finding(rule_cls, severity: str, hit, graph, context: Context) -> Finding:
             related.append(Related(rf, *rs, message))
     names = hit.names or ((hit.node,) if hit.node else (hit.message,))
     message = hit.message
-    where = _loc_object(hit.loc if hit.loc is not None else hit.node, graph)
-    deployed = getattr(where, "deployed", None)
-    if deployed is not None:  # a synthesized template: where it deploys, and why when it disagrees
-        related.append(Related(deployed.file, *_span(deployed.line, deployed.column, deployed.end_line,
-                                                     deployed.end_column),
-                               "deployed in the synthesized template"
-                               + (f" as {deployed.key_path}" if deployed.key_path else "")))
-    note = getattr(where, "note", "") or next(
-        (n.note for n in (_loc_object(x, graph) for x in hit.nodes) if getattr(n, "note", "")), "")
-    if note and note not in message:  # why the deployed template disagrees with serverless.yml
-        message = f"{message} ({note})"
+    if getattr(context.project, "templates", None):  # only templates give locations these marks
+        message = _deployed(hit, graph, message, related)
     return Finding(
         rule=rule_cls.id, name=rule_cls.name, severity=severity, message=message,
         file=file, line=span[0], column=span[1], end_line=span[2], end_column=span[3],
         key_path=key_path or "", nodes=tuple(hit.nodes or ((hit.node,) if hit.node else ())),
         related=related, fix=hit.fix, fingerprint=fingerprint(rule_cls.id, file, tuple(names)),
     )
+
+
+def _deployed(hit, graph, message: str, related: list) -> str:
+    """A synthesized template: where it deploys (a related location), and why, in the message,
+    when it disagrees with serverless.yml."""
+    where = _loc_object(hit.loc if hit.loc is not None else hit.node, graph)
+    deployed = getattr(where, "deployed", None)
+    if deployed is not None:
+        related.append(Related(deployed.file, *_span(deployed.line, deployed.column, deployed.end_line,
+                                                     deployed.end_column),
+                               "deployed in the synthesized template"
+                               + (f" as {deployed.key_path}" if deployed.key_path else "")))
+    note = getattr(where, "note", "") or next(
+        (n.note for n in (_loc_object(x, graph) for x in hit.nodes) if getattr(n, "note", "")), "")
+    if note and note not in message:
+        message = f"{message} ({note})"
+    return message
 
 
 def _loc_object(target, graph):
