@@ -1158,6 +1158,12 @@ class JsReader(FunctionQueue):
         pos = self.call_pos(node)
         args = self.arg_nodes(node)
         cmdv = self.ev(args[0], scope) if args else NONE
+        if not self.send_commands(cmdv, pos, c, emit) and c is not None and emit:
+            self.col.dynamic(pos, f"{c.service} client sends a command that cannot be resolved")
+        return Unk(span)
+
+    def send_commands(self, cmdv, pos, c: Client | None, emit) -> bool:
+        """Every command the value may be, sent at `pos`; False when it is none we know."""
         found = False
         for cmd in alternatives(cmdv):
             if isinstance(cmd, Command):
@@ -1165,9 +1171,7 @@ class JsReader(FunctionQueue):
                 if emit:
                     self.consumed.add(cmd.pos)
                     self.emit_command(cmd, pos, c)
-        if not found and c is not None and emit:
-            self.col.dynamic(pos, f"{c.service} client sends a command that cannot be resolved")
-        return Unk(span)
+        return found
 
     def emit_command(self, cmd: Command, pos, client: Client | None) -> None:
         params = Params.from_obj(cmd.params, cmd.span)
@@ -1206,14 +1210,7 @@ class JsReader(FunctionQueue):
             return Unk(span)
         if mod.kind == "presigner" and name == "getSignedUrl":
             cmdv = self.ev(args[1], scope) if len(args) > 1 else NONE
-            found = False
-            for cmd in alternatives(cmdv):
-                if isinstance(cmd, Command):
-                    found = True
-                    if emit:
-                        self.consumed.add(cmd.pos)
-                        self.emit_command(cmd, pos, None)
-            if not found and emit:
+            if not self.send_commands(cmdv, pos, None, emit) and emit:
                 self.col.dynamic(pos, "getSignedUrl for a command that cannot be resolved")
             return Unk(span)
         if mod.kind == "presigned-post" and name == "createPresignedPost":

@@ -830,15 +830,9 @@ class PyReader(FunctionQueue):
                 return self.resource_method(recv, name, node, scope, emit)
             if isinstance(recv, Coll):
                 return self.coll_method(recv, name, node, scope, emit)
-            if isinstance(recv, Paginator):
-                if name == "paginate":
-                    if emit:
-                        self.col.operation(recv.service, recv.op, self.params(node, scope),
-                                           self.call_pos(node), "boto3")
-                    return Unk(span)
-                return self.unresolved(recv.service, name, node, emit)
-            if isinstance(recv, Waiter):
-                if name == "wait":
+            if isinstance(recv, (Paginator, Waiter)):
+                # `paginator.paginate(...)` / `waiter.wait(...)` run the operation they were made for
+                if name == ("paginate" if isinstance(recv, Paginator) else "wait"):
                     if emit:
                         self.col.operation(recv.service, recv.op, self.params(node, scope),
                                            self.call_pos(node), "boto3")
