@@ -26,6 +26,17 @@ _LEADING_PUNCT = " \t-:;,–—"
 _NEXT_COMMENT = re.compile(r"\s(?:#|//)(?:\s|$)")
 
 
+def scan_bytes(data: bytes, file: str) -> list[SuppressionComment]:
+    """The comments of a config file as read from disk: nothing to do (and no decoding) unless
+    the marker is there; a file that is not text has none (its parse reports it)."""
+    if MARKER_BYTES not in data:
+        return []
+    try:
+        return scan(decode(data), file)
+    except ParseError:
+        return []
+
+
 def scan(text: str, file: str) -> list[SuppressionComment]:
     """Every `# sls-audit: ...` comment of one file, parsed (malformed ones carry a `problem`)."""
     if MARKER not in text:

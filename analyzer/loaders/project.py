@@ -16,7 +16,7 @@ from . import comments
 from . import symbols as S
 from .service import ServiceBuilder
 from .variables import Diagnostic, Options, Resolver
-from .yamlmarks import MDict, MList, ParseError, Sites, decode, load_bytes
+from .yamlmarks import MDict, MList, ParseError, Sites, load_bytes
 
 _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
@@ -141,11 +141,7 @@ def _read(root: Path, rel: str, project: Project, sites=None):
     except OSError as e:
         project.diagnostics.append(Diagnostic("SLS001", f"cannot read file: {e.strerror or e}", rel, 1, 1, 1, 1))
         return None
-    if comments.MARKER_BYTES in data:
-        try:
-            project.suppressions.extend(comments.scan(decode(data), rel))
-        except ParseError:
-            pass  # not text: the parse below reports it
+    project.suppressions.extend(comments.scan_bytes(data, rel))
     try:
         doc, warnings = load_bytes(data, sites)
     except ParseError as e:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import symbols as S
 from . import comments
-from .yamlmarks import MAX_FILE_BYTES, MDict, MList, ParseError, decode, load_bytes
+from .yamlmarks import MAX_FILE_BYTES, MDict, MList, ParseError, load_bytes
 
 _VAR_HEAD = re.compile(r"\s*([A-Za-z][\w-]*)\s*(\(|:(?!:))")
 _SOURCE = re.compile(r"^([A-Za-z][\w-]*)(?:\((.*?)\))?(?::(.*))?$", re.S)
@@ -565,8 +565,7 @@ class Resolver:
             return result
         doc_src = os.path.relpath(real, self.root).replace(os.sep, "/")
         _set_source(doc, doc_src)
-        if comments.MARKER_BYTES in data:
-            self.comments.extend(comments.scan(decode(data), doc_src))
+        self.comments.extend(comments.scan_bytes(data, doc_src))
         # Variables inside an included file resolve in the including service's context.
         sub = Resolver(doc if isinstance(doc, MDict) else MDict(), real, self.root, doc_src, self.options)
         sub._stage, sub._region = self.stage, self.region
