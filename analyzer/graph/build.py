@@ -4,7 +4,7 @@ from __future__ import annotations
 import networkx as nx
 
 from ..loaders import symbols as S
-from . import calls, events, iam, references
+from . import calls, events, iam, queries, references
 from .index import Index
 
 
@@ -45,8 +45,6 @@ class GraphBuilder:
             while key in keys:
                 key += 1
             keys[key] = attrs
-        from . import queries
-
         queries.seed_edges(g, self.edges)
         return g
 

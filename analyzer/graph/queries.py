@@ -96,34 +96,26 @@ def _edge_count(g) -> int:
         if g.is_multigraph() else sum(len(nbrs) for nbrs in g._succ.values())
 
 
-class _Groups(dict):
+class _Groups:
     """Edges by kind, each kind sorted by source and target the first time it is asked for
     (rules ask for a few kinds; `contains` and `has`, the largest, are rarely among them)."""
 
+    def __init__(self, edges):
+        self.raw: dict[str, list] = {}
+        self.sorted: dict[str, list] = {}
+        for u, v, d in edges:
+            self.raw.setdefault(d.get("kind"), []).append((u, v, d))
+
     def kind(self, kind: str) -> list:
-        items = self.get(kind)
+        items = self.sorted.get(kind)
         if items is None:
-            return []
-        if type(items) is not _Sorted:
-            items = _Sorted(sorted(items, key=lambda t: (t[0], t[1])))
-            self[kind] = items
+            items = self.sorted[kind] = sorted(self.raw.get(kind, ()), key=lambda t: (t[0], t[1]))
         return items
-
-
-class _Sorted(list):
-    pass
-
-
-def _group_edges(edges) -> "_Groups":
-    by = _Groups()
-    for u, v, d in edges:
-        by.setdefault(d.get("kind"), []).append((u, v, d))
-    return by
 
 
 def seed_edges(g, edges: list) -> None:
     """Group a freshly built graph's edges from the builder's own list (no walk of the graph)."""
-    _BY_EDGE_KIND[g] = (len(edges), _group_edges(edges))
+    _BY_EDGE_KIND[g] = (len(edges), _Groups(edges))
 
 
 def edges_of_kind(g, kind: str) -> list:
@@ -134,8 +126,9 @@ def edges_of_kind(g, kind: str) -> list:
     made by hand is regrouped when its edge count changed.
     """
     groups = _BY_EDGE_KIND.get(g)
-    if groups is not None and (nx.is_frozen(g) or groups[0] == _edge_count(g)):
+    if groups is not None and nx.is_frozen(g):
         return groups[1].kind(kind)
-    by = _group_edges(g.edges(data=True))
-    _BY_EDGE_KIND[g] = (_edge_count(g), by)
-    return by.kind(kind)
+    count = _edge_count(g)
+    if groups is None or groups[0] != count:
+        groups = _BY_EDGE_KIND[g] = (count, _Groups(g.edges(data=True)))
+    return groups[1].kind(kind)
