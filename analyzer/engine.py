@@ -145,13 +145,11 @@ def _locate(hit, graph, context):
 
 
 def _locate_target(target, graph, context):
-    if isinstance(target, str):
-        loc = graph.nodes[target].get("loc") if target in graph else None
-        if loc is None:
-            return "", (1, 1, 1, 1), ""
-        return loc.file, _span(loc.line, loc.column, loc.end_line, loc.end_column), loc.key_path
-    return (target.file, _span(target.line, target.column, target.end_line, target.end_column),
-            getattr(target, "key_path", "") or "")
+    loc = _loc_object(target, graph)
+    if loc is None:
+        return "", (1, 1, 1, 1), ""
+    return (loc.file, _span(loc.line, loc.column, loc.end_line, loc.end_column),
+            getattr(loc, "key_path", "") or "")
 
 
 def _span(line, col, end_line, end_col):

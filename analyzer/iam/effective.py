@@ -70,11 +70,7 @@ def effective_policy(g, fn: str) -> EffectivePolicy:
     if role is None:
         return EffectivePolicy(fn, None, opaque=True)
     rd = g.nodes[role]
-    by_role = _BY_ROLE.get(g) if nx.is_frozen(g) else None
-    if by_role is None:
-        by_role = {}
-        if nx.is_frozen(g):
-            _BY_ROLE[g] = by_role
+    by_role = _BY_ROLE.setdefault(g, {}) if nx.is_frozen(g) else {}  # a graph made by hand may change
     grants = by_role.get(role)
     if grants is None:
         grants = by_role[role] = _role_grants(g, role, rd)
