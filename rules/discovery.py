@@ -21,7 +21,7 @@ from analyzer.frameworks import (
     normalized_function_name,
 )
 from analyzer.loaders import symbols as S
-from analyzer.loaders.yamlmarks import MDict, MList
+from analyzer.loaders.yamlmarks import MDict, MList, names_aws
 from analyzer.model import Loc, entry_loc
 
 from .base import Rule
@@ -501,7 +501,7 @@ def _scan_literals(context) -> list:
             for k, v in (c.items() if isinstance(c, dict) else enumerate(c)):
                 t = type(v)
                 if t is str:
-                    if not env and "arn:" not in v and "amazonaws.com" not in v:
+                    if not env and not names_aws(v):
                         continue
                     text = v
                 elif t is MDict or t is MList:
@@ -513,7 +513,7 @@ def _scan_literals(context) -> list:
                     continue
                 elif t is S.SymStr:
                     text = "".join(p if isinstance(p, str) else "${" + p.ref + "}" for p in v.parts)
-                    if not env and "arn:" not in text and "amazonaws.com" not in text:
+                    if not env and not names_aws(text):
                         continue
                 else:
                     continue

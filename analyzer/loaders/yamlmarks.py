@@ -174,6 +174,12 @@ def _span(ev_start, ev_end) -> Span:
     return (s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
+def names_aws(text: str) -> bool:
+    """Text that may name an AWS thing: what SLS401's literal scan reads, and (with a `${`) what
+    makes a subtree `hot`. The builder's loop repeats this test inline."""
+    return "arn:" in text or "amazonaws.com" in text
+
+
 def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
     long = _CFN_TAGS.get(tag)
     if long is None:
@@ -190,7 +196,7 @@ def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
     out.kspans[long] = span
     out.vspans[long] = span
     if type(value) is str:
-        out.hot = "${" in value or "arn:" in value or "amazonaws.com" in value
+        out.hot = "${" in value or names_aws(value)
     elif isinstance(value, (MDict, MList)):
         out.hot = value.hot
     if isinstance(value, MList) and long == "Fn::GetAtt":
@@ -383,7 +389,7 @@ def _build(parser, warnings, sites: Sites):
         if vt is str:
             if "${" in value:
                 container.hot = True
-            elif not container.hot and ("arn:" in value or "amazonaws.com" in value):
+            elif not container.hot and ("arn:" in value or "amazonaws.com" in value):  # names_aws
                 container.hot = True
         elif (vt is MDict or vt is MList) and value.hot:
             container.hot = True
