@@ -14,6 +14,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 from analyzer.findings import Hit
+from analyzer.graph.template import ADDED
 from analyzer.graph import queries as Q
 from analyzer.loaders.yamlmarks import MDict
 from analyzer.model import Loc, entry_loc
@@ -679,8 +680,7 @@ functions:
                 continue
             where = entry_loc(deployed, key, getattr(deployed, "source", "") or fn.loc.file, f"Environment.Variables.{key}")
             loc = where if fn.loc.file == where.file else replace(  # a template analysed alone: itself
-                fn.loc, deployed=where, note="the deployed template adds this environment variable, "
-                "which serverless.yml does not show: a plugin or the framework added it")
+                fn.loc, deployed=where, note=ADDED.format(what="environment variable"))
             yield Hit(f"environment variable {key} of {svc.name}.{fn.name} holds a plaintext {kind} "
                       f"({_preview(str(deployed[key]).strip())!s})", loc=loc,
                       names=(svc.name, fn.name, str(key), kind, "template"), nodes=(fn.id,),
