@@ -86,6 +86,14 @@ class Event:
     loc: Loc
     deployed: dict = field(default_factory=dict)   # trigger attributes the template decides (authorizer)
 
+    @property
+    def arn(self):
+        """What the event names as its source: the `arn:` of its mapping, or the value itself
+        (`sqs: arn:aws:sqs:...`, `sns: topicName`)."""
+        from .loaders.yamlmarks import MDict
+
+        return self.config.get("arn") if isinstance(self.config, MDict) else self.config
+
 
 @dataclass
 class Function:

@@ -396,7 +396,7 @@ def _owned_names(svc):
         for ev in fn.events:
             c = ev.config
             if ev.type == "sns":
-                arn = c.get("arn") if isinstance(c, MDict) else c
+                arn = ev.arn
                 topic = c.get("topicName") if isinstance(c, MDict) else None
                 topic = topic or (arn if isinstance(arn, str) and not arn.startswith("arn:") else None)
                 if _known(topic):

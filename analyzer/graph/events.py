@@ -33,7 +33,7 @@ def add(g, project, index) -> None:
                     framework_res = EVENT_API_IDS[ev.type]
                     attrs.update(_api_attrs(ev.type, cfg))
                 elif ev.type in ("sns", "sqs", "stream"):
-                    arn = cfg.get("arn") if isinstance(cfg, MDict) else cfg
+                    arn = ev.arn
                     if ev.type == "sns" and (arn is None or (isinstance(arn, str) and not arn.startswith("arn:"))):
                         name = cfg.get("topicName") if isinstance(cfg, MDict) else None
                         name = name or (arn if isinstance(arn, str) else None)

@@ -380,7 +380,7 @@ class Merge:
             if fn is None or arn is None:
                 continue
             kind = self._source_kind(arn)
-            known = next((e for e in fn.events if e.type in ("sqs", "stream") and _same(_event_arn(e), arn)), None)
+            known = next((e for e in fn.events if e.type in ("sqs", "stream") and _same(e.arn, arn)), None)
             if known is not None:
                 if not self.alone:
                     known.loc = _deployed(known.loc, tr.loc)
@@ -392,7 +392,7 @@ class Merge:
             if fn is None or S.text_of(props.get("Protocol")) != "lambda":
                 continue
             arn = props.get("TopicArn")
-            if any(e.type == "sns" and _same(_event_arn(e), arn) for e in fn.events):
+            if any(e.type == "sns" and _same(e.arn, arn) for e in fn.events):
                 continue
             fn.events.append(Event("sns", -1, MDict({"arn": arn}), self._at(fn.loc, tr.loc, "SNS subscription")))
 
@@ -641,33 +641,32 @@ def _boilerplate(st: Statement) -> bool:
 _logical = S.referenced_logical_id
 
 
-def _function_in(value) -> str | None:
-    """The function logical id an integration URI (`Fn::Join` around `Fn::GetAtt`) names."""
+def _first_in(value, pick) -> str | None:
+    """The first non-None `pick(v)` over a value and everything nested in it."""
     stack = [value]
     while stack:
         v = stack.pop()
-        lid = _logical(v)
-        if lid is not None and lid.endswith("LambdaFunction"):
-            return lid
+        found = pick(v)
+        if found is not None:
+            return found
         if isinstance(v, dict):
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
     return None
+
+
+def _function_in(value) -> str | None:
+    """The function logical id an integration URI (`Fn::Join` around `Fn::GetAtt`) names."""
+    def pick(v):
+        lid = _logical(v)
+        return lid if lid is not None and lid.endswith("LambdaFunction") else None
+    return _first_in(value, pick)
 
 
 def _function_in_target(value) -> str | None:
     """`integrations/<Ref HttpApiIntegration...>` -> the integration's logical id."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, MDict) and "Ref" in v:
-            return S.text_of(v["Ref"])
-        if isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return None
+    return _first_in(value, lambda v: S.text_of(v["Ref"]) if isinstance(v, MDict) and "Ref" in v else None)
 
 
 def _method_auth(props) -> dict:
@@ -711,11 +710,6 @@ def _topic_name(ev) -> str | None:
         if isinstance(name, str) and not name.startswith("arn:"):
             return name
     return None
-
-
-def _event_arn(ev):
-    cfg = ev.config
-    return cfg.get("arn") if isinstance(cfg, MDict) else cfg
 
 
 def _same(a, b) -> bool:

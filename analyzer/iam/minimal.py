@@ -135,7 +135,7 @@ class MinimalPolicies:
             for ev in fn.events:
                 acts = _poll_actions(ev)
                 if acts:
-                    arn = ev.config.get("arn") if isinstance(ev.config, MDict) else ev.config
+                    arn = ev.arn
                     add(acts, (self._value(arn, svc),), (resource_key(arn, svc, index),),
                         f"{ev.type} event source", ev.loc)
         for call in code.get("calls", []):

@@ -451,12 +451,11 @@ def statement_from(st: MDict, sid: str, origin: str, loc: Loc) -> Statement:
 
 
 def _event_permissions(ev: Event) -> tuple[tuple, tuple]:
-    cfg = ev.config
-    arn = cfg.get("arn") if isinstance(cfg, MDict) else cfg
+    arn = ev.arn
     if ev.type == "sqs" and arn is not None:
         return ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"), (arn,)
     if ev.type == "stream" and arn is not None:
-        kind = cfg.get("type") if isinstance(cfg, MDict) else None
+        kind = ev.config.get("type") if isinstance(ev.config, MDict) else None
         text = S.text_of(arn)
         if kind == "kinesis" or ":kinesis:" in text:
             return ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
