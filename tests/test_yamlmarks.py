@@ -499,3 +499,43 @@ def test_file_at_the_size_limit_is_decoded():
 def test_utf16_text_is_refused_as_binary():
     err = refused_bytes("service: x\n".encode("utf-16"))
     assert "binary" in err.message
+
+
+SAMPLE = "a: 1\nb: !Ref x\nc: &k [1, 's']\nd: *k\n<<: {e: 2}\nf: !!str 3\ng:\n  - {h: i}\n"
+
+
+@pytest.mark.parametrize("text", [SAMPLE, "a: !Foo x\n", "a: [b\n"])
+def test_other_yaml_users_see_libyaml_events_again_after_a_load(text):
+    """The loader swaps libyaml's event constructors while it parses: nothing else may notice."""
+    import yaml
+
+    try:
+        load_text(text)
+    except ParseError:
+        pass
+    events = list(yaml.parse("k: [v]\n", Loader=yaml.CSafeLoader))
+    assert [type(e).__name__ for e in events[2:8]] == [
+        "MappingStartEvent", "ScalarEvent", "SequenceStartEvent", "ScalarEvent",
+        "SequenceEndEvent", "MappingEndEvent"]
+    assert yaml.load("k: [v, 1]\n", Loader=yaml.CSafeLoader) == {"k": ["v", 1]}
+
+
+def test_the_pure_python_parser_builds_the_same_values_and_spans():
+    """Without libyaml (a fallback, 11x slower) the loader must read files identically."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "if sys.argv[1] == 'pure': sys.modules['yaml._yaml'] = None\n"
+        "from analyzer.loaders import yamlmarks as Y\n"
+        "assert Y.HAVE_LIBYAML == (sys.argv[1] != 'pure')\n"
+        "v, w = Y.load_text(sys.stdin.read())\n"
+        "print(v, v.span, v.kspans, v.vspans, v['g'].ispans, v['g'][0].kspans, w)\n"
+        "try:\n    Y.load_text('a: !Foo x')\n"
+        "except Y.ParseError as e:\n    print(e, e.line, e.column)\n"
+    )
+    out = {mode: subprocess.run([sys.executable, "-c", probe, mode], input=SAMPLE, text=True,
+                                capture_output=True, check=True).stdout for mode in ("pure", "libyaml")}
+    assert out["pure"] == out["libyaml"]
+    assert out["pure"].endswith("unknown tag !Foo 1 4\n")

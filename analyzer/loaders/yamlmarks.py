@@ -11,12 +11,14 @@ parser) does: `yes`/`no`/`on`/`off` are strings.
 from __future__ import annotations
 
 import re
+import types
 from dataclasses import dataclass
 
 import yaml
 from yaml.reader import ReaderError
 
 try:  # libyaml is required for speed; the pure-Python parser is the fallback.
+    from yaml import _yaml as _cyaml
     from yaml._yaml import CParser as _Parser
 
     HAVE_LIBYAML = True
@@ -32,6 +34,8 @@ except ImportError:  # pragma: no cover - exercised only without libyaml
             _PyParser.__init__(self)
 
     HAVE_LIBYAML = False
+    _cyaml = types.SimpleNamespace()  # nothing to patch: _fast_events converts instead
+
 
 from yaml.events import (
     AliasEvent,
@@ -41,6 +45,27 @@ from yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
+
+
+def _scalar_event(*fields):
+    """(anchor, tag, implicit, value, start_mark, end_mark, style): what the parser hands the
+    builder for a scalar, about 60% of all events. libyaml's binding builds its events by
+    calling the names in its module; a tuple is cheaper to make and read than an instance of
+    yaml.events.ScalarEvent."""
+    return fields
+
+
+def _end_event(start_mark, end_mark):
+    """A mapping or sequence ends: the builder needs only where (the frame knows which)."""
+    return end_mark
+
+
+# what load_text puts in libyaml's module while it parses, and what it puts back after
+_FAST_EVENTS = {"ScalarEvent": _scalar_event, "MappingEndEvent": _end_event,
+                "SequenceEndEvent": _end_event}
+_EVENTS = {name: getattr(yaml.events, name) for name in _FAST_EVENTS}
+_MARK = _cyaml.Mark if HAVE_LIBYAML else yaml.error.Mark
+
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 1000
@@ -148,24 +173,24 @@ def _plain(value: str):
     return value
 
 
-def _scalar(ev) -> object:
-    tag = ev.tag
+def _scalar(tag, value: str, implicit, mark) -> object:
     if tag is None or tag == "!":
-        if tag is None and ev.implicit[0]:
-            return _plain(ev.value)
-        return ev.value
+        if tag is None and implicit[0]:
+            return _plain(value)
+        return value
     if tag.startswith(_STD_TAG):
         kind = tag[len(_STD_TAG):]
         if kind == "str":
-            return ev.value
+            return value
         if kind in ("int", "float", "bool", "null"):
-            return _plain(ev.value)
-        raise _error(f"unsupported tag !!{kind}", ev)
-    raise _error(f"unknown tag {tag}", ev)
+            return _plain(value)
+        raise _error(f"unsupported tag !!{kind}", mark)
+    raise _error(f"unknown tag {tag}", mark)
 
 
-def _error(message: str, ev) -> ParseError:
-    m = ev.start_mark
+def _error(message: str, where) -> ParseError:
+    """`where` is an event, a scalar tuple or a mark."""
+    m = where[4] if type(where) is tuple else getattr(where, "start_mark", where)
     return ParseError(message, m.line + 1, m.column + 1)
 
 
@@ -180,10 +205,10 @@ def names_aws(text: str) -> bool:
     return "arn:" in text or "amazonaws.com" in text
 
 
-def _wrap_tag(tag: str, value, span: Span, ev, sites: Sites) -> MDict:
+def _wrap_tag(tag: str, value, span: Span, where, sites: Sites) -> MDict:
     long = _CFN_TAGS.get(tag)
     if long is None:
-        raise _error(f"unknown tag {tag} (only CloudFormation short tags are allowed)", ev)
+        raise _error(f"unknown tag {tag} (only CloudFormation short tags are allowed)", where)
     if long == "Fn::GetAtt" and isinstance(value, str):
         head, _, tail = value.partition(".")
         value = MList([head, tail] if tail else [head], span=span)
@@ -243,6 +268,9 @@ def load_text(text: str, sites: Sites | None = None):
     parser = None
     try:
         parser = _Parser(text)
+        if not HAVE_LIBYAML:  # pragma: no cover - exercised only without libyaml
+            parser.get_event = _fast_events(parser.get_event)
+        vars(_cyaml).update(_FAST_EVENTS)  # loading runs on one thread; restored below
         return _build(parser, warnings, sites if sites is not None else Sites()), warnings
     except UnicodeEncodeError as e:  # lone surrogates: not text any YAML parser accepts
         line, col = _position(text, e.start)
@@ -265,11 +293,24 @@ def load_text(text: str, sites: Sites | None = None):
     except yaml.YAMLError as e:
         raise ParseError(str(e).splitlines()[0] if str(e) else "invalid YAML") from None
     finally:
+        vars(_cyaml).update(_EVENTS)
         if parser is not None:
             try:
                 parser.dispose()
             except Exception:  # pragma: no cover
                 pass
+
+
+def _fast_events(get_event):  # pragma: no cover - exercised only without libyaml
+    """The pure-Python parser's events in the shapes _FAST_EVENTS gives libyaml's."""
+    def get():
+        ev = get_event()
+        if type(ev) is ScalarEvent:
+            return (ev.anchor, ev.tag, ev.implicit, ev.value, ev.start_mark, ev.end_mark, ev.style)
+        if type(ev) is MappingEndEvent or type(ev) is SequenceEndEvent:
+            return ev.end_mark
+        return ev
+    return get
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -298,31 +339,31 @@ def _build(parser, warnings, sites: Sites):
     get_event = parser.get_event
     var_sites = sites.vars
     plain_start = _PLAIN_MAYBE_TYPED
+    new_dict, new_list = dict.__new__, list.__new__
+    mark = _MARK
 
     while True:
         ev = get_event()
         if ev is None:
             break
         cls = type(ev)
-        if cls is ScalarEvent:
-            sm, em = ev.start_mark, ev.end_mark
+        if cls is tuple:  # a scalar, as _scalar_event makes it
+            anchor, tag, implicit, value, sm, em, _ = ev
             span = (sm.line + 1, sm.column + 1, em.line + 1, em.column + 1)
-            tag = ev.tag
             if tag is None:
-                value = ev.value
-                if ev.implicit[0] and (not value or value[0] in plain_start):
+                if implicit[0] and (not value or value[0] in plain_start):
                     value = _plain(value)
             elif tag in _CFN_TAGS:
-                value = _wrap_tag(tag, ev.value, span, ev, sites)
+                value = _wrap_tag(tag, value, span, sm, sites)
             else:
-                value = _scalar(ev)
-            if ev.anchor is not None:
-                anchors[ev.anchor] = (value, 1)
+                value = _scalar(tag, value, implicit, sm)
+            if anchor is not None:
+                anchors[anchor] = (value, 1)
             elif stack and tag is None:
                 frame = stack[-1]
                 if frame[4] is _NOKEY and type(frame[0]) is MDict:
                     # a plain mapping key, nearly half of all events: the short way
-                    if value == "<<" and ev.implicit[0]:
+                    if value == "<<" and implicit[0]:
                         value = _MERGE
                     frame[4] = value
                     frame[5] = span
@@ -335,17 +376,24 @@ def _build(parser, warnings, sites: Sites):
                 raise _error(f"nesting deeper than {MAX_DEPTH} levels", ev)
             s = ev.start_mark
             span0 = (s.line + 1, s.column + 1, s.line + 1, s.column + 1)
-            container = MDict(span=span0) if cls is MappingStartEvent else MList(span=span0)
+            if cls is MappingStartEvent:  # what MDict() does, without a Python call
+                container = new_dict(MDict)
+                container.kspans = {}
+                container.vspans = {}
+            else:
+                container = new_list(MList)
+                container.ispans = []
+            container.span = span0
             container.hot = False
             if ev.anchor is not None:
                 open_anchors.add(ev.anchor)
             stack.append([container, ev, ev.anchor, ev.tag, _NOKEY, None, 1, None])
             continue
-        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+        elif cls is mark:  # a mapping or sequence ends here (_end_event)
             frame = stack.pop()
             value, start_ev, anchor, tag, _, _, size, merges = frame
-            value.span = _span(start_ev, ev)
-            span = value.span
+            sm = start_ev.start_mark
+            value.span = span = (sm.line + 1, sm.column + 1, ev.line + 1, ev.column + 1)
             cost = 1  # the container itself; its entries were counted as they came
             if merges:
                 _apply_merges(value, merges, sites)
@@ -403,7 +451,7 @@ def _build(parser, warnings, sites: Sites):
         if key is _NOKEY:
             if isinstance(value, (dict, list)):
                 raise _error("a mapping or sequence cannot be used as a key", ev)
-            if value == "<<" and cls is ScalarEvent and ev.tag is None and ev.implicit[0]:
+            if value == "<<" and cls is tuple and ev[1] is None and ev[2][0]:
                 value = _MERGE
             frame[4] = value
             frame[5] = span
