@@ -434,15 +434,16 @@ def _build(parser, warnings, sites: Sites):
         frame[6] += size
         container = frame[0]
         vt = type(value)
+        var = False  # a string holding a variable
         if vt is str:
             if "${" in value:
-                container.hot = True
+                container.hot = var = True
             elif not container.hot and ("arn:" in value or "amazonaws.com" in value):  # names_aws
                 container.hot = True
         elif (vt is MDict or vt is MList) and value.hot:
             container.hot = True
         if type(container) is MList:
-            if vt is str and "${" in value:
+            if var:
                 var_sites.append((container, len(container)))
             container.append(value)
             container.ispans.append(span)
@@ -462,7 +463,7 @@ def _build(parser, warnings, sites: Sites):
             continue
         if key in container:
             warnings.append((f"duplicated mapping key '{key}'", frame[5][0], frame[5][1]))
-        if vt is str and "${" in value:
+        if var:
             var_sites.append((container, key))
         elif key == "environment" and (vt is MDict or vt is MList):
             value.hot = container.hot = True
