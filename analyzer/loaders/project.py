@@ -91,7 +91,7 @@ def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: 
     doc = _read(root, rel, project, sites)
     if doc is None:
         return None
-    cs = by_dir.get(_norm(Path(rel).parent))
+    cs = by_dir.get(os.path.normpath(os.path.dirname(rel) or ".").replace(os.sep, "/")) if by_dir else None
     opts = Options(options.stage, options.region, options.params,
                    dict(cs.params) if cs else {}, options.config_params)
     resolver = Resolver(doc, root / rel, root, rel, opts)
@@ -120,6 +120,7 @@ def _find_handlers(root: Path, rel: str, svc) -> None:
     """Locate each handler's source file (`src/users.create` -> `src/users.py`), inside the root."""
     base_rel = os.path.dirname(rel)
     root_s = str(root)
+    listings: dict[str, frozenset] = {}
     for fn in svc.functions:
         if not fn.handler or "." not in fn.handler:
             continue
@@ -130,9 +131,24 @@ def _find_handlers(root: Path, rel: str, svc) -> None:
             cand = os.path.normpath(os.path.join(base_rel, module + ext))
             if cand.startswith("..") or os.path.isabs(cand):
                 break
-            if os.path.isfile(os.path.join(root_s, cand)):
+            folder, _, name = cand.rpartition(os.sep)
+            listing = listings.get(folder)
+            if listing is None:
+                listing = listings[folder] = _files_in(os.path.join(root_s, folder))
+            # one listing per folder instead of one stat per handler; a name the listing lacks
+            # is still asked for (a case-insensitive file system may have it)
+            if name in listing or os.path.isfile(os.path.join(root_s, cand)):
                 fn.handler_file = cand.replace(os.sep, "/")
                 break
+
+
+def _files_in(folder: str) -> frozenset:
+    """Names of the files in a folder (symbolic links followed, as os.path.isfile does)."""
+    try:
+        with os.scandir(folder) as it:
+            return frozenset(e.name for e in it if e.is_file())
+    except OSError:
+        return frozenset()
 
 
 def _read(root: Path, rel: str, project: Project, sites=None):

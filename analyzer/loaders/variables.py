@@ -162,13 +162,19 @@ class _Shared:
         self.walking: set = set()
 
 
+@lru_cache(maxsize=16)
+def _resolved(root: Path) -> Path:
+    """The root's real path, looked up once per run rather than once per service."""
+    return root.resolve()
+
+
 class Resolver:
     """Resolves one service document; `diagnostics` collects SLS002 problems."""
 
     def __init__(self, doc: MDict, file: Path, root: Path, rel: str, options: Options):
         self.doc = doc
         self.file = file
-        self.root = root.resolve()
+        self.root = _resolved(root)
         self.rel = rel
         self.options = options
         self.diagnostics: list[Diagnostic] = []
