@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .loaders.yamlmarks import MDict
+
 
 @dataclass(frozen=True)
 class Loc:
@@ -90,8 +92,6 @@ class Event:
     def arn(self):
         """What the event names as its source: the `arn:` of its mapping, or the value itself
         (`sqs: arn:aws:sqs:...`, `sns: topicName`)."""
-        from .loaders.yamlmarks import MDict
-
         return self.config.get("arn") if isinstance(self.config, MDict) else self.config
 
 
