@@ -38,7 +38,8 @@ def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None
         return
     from ..code import scan_many
 
-    paths = {root / rel: rel for rel in sorted(wanted)}
+    root_s = str(root)
+    paths = {os.path.join(root_s, rel): rel for rel in sorted(wanted)}
     workers = min(2, os.cpu_count() or 1)  # scan_many starts a pool only for enough uncached files
     # cache problems (an unwritable folder) are handled inside: they never stop the analysis
     results = scan_many(list(paths), cache_dir, workers=workers, use_cache=cache_dir is not None)
@@ -50,11 +51,11 @@ def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None
             f.code = _as_dict(rel, facts, ranges, _export_name(f.handler), ranges.values())
 
 
-def _export_ranges(path: Path) -> dict:
+def _export_ranges(path: str) -> dict:
     from ..code.exports import export_ranges
 
     try:
-        return export_ranges(path)
+        return export_ranges(Path(path))
     except Exception:  # noqa: BLE001 - without ranges every call counts for every function
         return {}
 
