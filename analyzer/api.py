@@ -24,7 +24,7 @@ from .engine import (
 )
 from .graph import build_graph
 from .loaders import comments
-from .loaders.handlers import CODE_EXTS, default_cache_dir, scan_handlers
+from .loaders.handlers import CODE_EXTS, default_cache_dir, prefetch, scan_handlers
 from .loaders.project import load_project
 from .loaders.template import attach as attach_templates
 from .loaders.variables import Options
@@ -109,17 +109,22 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
         raise NothingToAnalyze(f"{path}: no serverless.yml, serverless.yaml, serverless.json or "
                                "serverless-compose.yml found")
     options = make_options(config, stage, region, params)
-    with _no_cyclic_gc():
-        project = load_project(found, options, framework or config.framework, progress)
-    result = synthesize_templates(project, params) if synth else None
+    if cache and cache_dir is None:
+        cache_dir = default_cache_dir()
+    ahead = prefetch(found.root, cache_dir if cache else None) if code and found.configs else None
+    result = None
     try:
         with _no_cyclic_gc():
+            project = load_project(found, options, framework or config.framework, progress,
+                                   handlers_named=ahead.submit if ahead is not None else None)
+        result = synthesize_templates(project, params) if synth else None
+        with _no_cyclic_gc():
             attach_templates(project, found.root, templates, found.serverless_dirs)
-            if cache and cache_dir is None:
-                cache_dir = default_cache_dir()
-            scan_handlers(project, cache_dir if cache else None, enabled=code)
+            scan_handlers(project, cache_dir if cache else None, enabled=code, prefetched=ahead)
             graph, index = build_graph(project)
     finally:
+        if ahead is not None:
+            ahead.close()
         if result is not None:
             result.cleanup()
     return project, graph, index

@@ -28,3 +28,85 @@ def test_each_function_gets_the_calls_of_its_own_export():
     assert create["calls"] == []
     assert [(c["service"], c["operation"], c["line"]) for c in welcome["calls"]] == [("sesv2", "SendEmail", 18)] \
         or [(c["operation"], c["line"]) for c in welcome["calls"]] == [("SendEmail", 18)]
+
+
+def _many_handlers(root: Path, services: int = 6, per_service: int = 10) -> None:
+    """A repository whose handlers outnumber POOL_MIN_FILES: enough to start workers."""
+    for s in range(services):
+        svc = root / f"svc{s}"
+        (svc / "src").mkdir(parents=True)
+        lines = [f"service: svc{s}", "provider:", "  name: aws", "  runtime: python3.11", "functions:"]
+        for f in range(per_service):
+            lines += [f"  fn{f}:", f"    handler: src/h{f}.main"]
+            (svc / "src" / f"h{f}.py").write_text(
+                "import boto3\n\nsqs = boto3.client('sqs')\n\n\ndef main(event, context):\n"
+                f"    sqs.send_message(QueueUrl='https://q/{s}-{f}', MessageBody='x')\n")
+        (svc / "serverless.yml").write_text("\n".join(lines) + "\n")
+
+
+def _codes(graph) -> dict:
+    return {n: d["code"] for n, d in graph.nodes(data=True) if d.get("kind") == "function"}
+
+
+def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worker(tmp_path, monkeypatch):
+    """Handler files start being parsed as each config names them (the loader's idle core),
+    with the same facts as reading them one by one; a warm cache sends nothing to workers."""
+    import concurrent.futures as cf
+
+    from analyzer.code import cache as code_cache
+
+    _many_handlers(tmp_path / "repo")
+    _, serial, _ = load(tmp_path / "repo", cache=False, code=True)
+    assert all(c["status"] == "scanned" and c["calls"] for c in _codes(serial).values())
+    assert len(_codes(serial)) == 60
+
+    pools, submitted = [], []
+
+    class CountingPool(cf.ProcessPoolExecutor):
+        def __init__(self, *a, **k):
+            pools.append(k.get("max_workers"))
+            super().__init__(*a, **k)
+
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(len(args[0]) if args else 0)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
+    ahead = []
+    real = code_cache.Prefetch.submit
+
+    def spy(self, paths):
+        ahead.append(len(list(paths)) if not isinstance(paths, list) else len(paths))
+        return real(self, paths)
+
+    monkeypatch.setattr(code_cache.Prefetch, "submit", spy)
+    monkeypatch.setattr(code_cache, "RACY_NS", 0)  # files just written count as settled
+    cache = tmp_path / "cache"
+    _, cold, _ = load(tmp_path / "repo", cache_dir=cache, code=True)
+    assert ahead == [10] * 6            # told each config's handlers as it was read
+    assert pools == [2] and sum(submitted) == 60
+    assert _codes(cold) == _codes(serial)
+
+    pools.clear(), submitted.clear(), ahead.clear()
+    _, warm, _ = load(tmp_path / "repo", cache_dir=cache, code=True)
+    assert ahead == [10] * 6 and pools == [] and submitted == []
+    assert _codes(warm) == _codes(serial)
+
+
+def test_a_handler_edited_after_the_cache_was_written_is_read_again(tmp_path, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
+    _many_handlers(tmp_path / "repo")
+    cache = tmp_path / "cache"
+    load(tmp_path / "repo", cache_dir=cache, code=True)
+    h = tmp_path / "repo" / "svc3" / "src" / "h4.py"
+    h.write_text("import boto3\n\ns3 = boto3.client('s3')\n\n\ndef main(event, context):\n"
+                 "    s3.get_object(Bucket='b', Key='k')\n")
+    later = time.time() + 5
+    os.utime(h, (later, later))
+    _, g, _ = load(tmp_path / "repo", cache_dir=cache, code=True)
+    code = g.nodes["fn:svc3.fn4"]["code"]
+    assert [(c["service"], c["operation"]) for c in code["calls"]] == [("s3", "GetObject")]

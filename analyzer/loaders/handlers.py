@@ -18,8 +18,24 @@ def default_cache_dir() -> Path:
     return code_cache_dir()
 
 
-def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None:
-    """Set `fn.code` for every function: a dict the graph puts on the function node."""
+def workers() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def prefetch(root, cache_dir: Path | None):
+    """A `code.cache.Prefetch` for `load_project(handlers_named=...)`: on a cold run, handler
+    files are parsed on the second core while the configs load. None on one core."""
+    if workers() < 2:
+        return None
+    from ..code.cache import Prefetch
+
+    return Prefetch(cache_dir, str(root), workers(), use_cache=cache_dir is not None)
+
+
+def scan_handlers(project, cache_dir: Path | None, enabled: bool = True, prefetched=None) -> None:
+    """Set `fn.code` for every function: a dict the graph puts on the function node.
+
+    `prefetched`: the `prefetch()` that loading fed, whose cache settings and workers are used."""
     functions = [f for s in project.services for f in s.functions]
     if not enabled:
         for f in functions:
@@ -40,9 +56,10 @@ def scan_handlers(project, cache_dir: Path | None, enabled: bool = True) -> None
 
     root_s = str(root)
     paths = {os.path.join(root_s, rel): rel for rel in sorted(wanted)}
-    workers = min(2, os.cpu_count() or 1)  # scan_many starts a pool only for enough uncached files
-    # cache problems (an unwritable folder) are handled inside: they never stop the analysis
-    results = scan_many(list(paths), cache_dir, workers=workers, use_cache=cache_dir is not None)
+    # scan_many starts a pool only for enough uncached files; cache problems (an unwritable
+    # folder) are handled inside: they never stop the analysis
+    results = scan_many(list(paths), cache_dir, workers=workers(), use_cache=cache_dir is not None,
+                        scope=root_s, prefetch=prefetched)
     for path, rel in paths.items():
         facts = results.get(path)
         users = wanted[rel]

@@ -22,9 +22,14 @@ _COMPOSE_REF = re.compile(r"^\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}$")
 
 
 def load_project(found: Discovered, options: Options, framework: str | None = None,
-                 progress=None) -> Project:
-    """`progress(done, total)`, when given, is called after each config file is read."""
+                 progress=None, handlers_named=None) -> Project:
+    """`progress(done, total)`, when given, is called after each config file is read.
+
+    `handlers_named(paths)`, when given, is told the handler files of each config as soon as it
+    is read, before the services are modelled (a cold run starts parsing them meanwhile).
+    """
     root = found.root
+    listings: dict[str, frozenset] = {}  # folder -> its file names, for finding handler files
     project = Project(root=str(root))
     project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic) + len(found.problems)
     for rel, message in found.problems:
@@ -52,6 +57,11 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             item = None
         if item is not None:
             pending.append(item)
+            if handlers_named is not None:
+                try:
+                    handlers_named(_named_handlers(root, rel, item[1], listings))
+                except Exception:  # noqa: BLE001 - only a head start: scanning checks again later
+                    pass
         if progress is not None:
             progress(done, total)
 
@@ -64,7 +74,7 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             svc.compose_name = cs.name if cs else None
             svc.symbols = resolver.symbols
             svc.import_values = resolver.import_values
-            _find_handlers(root, rel, svc)
+            _find_handlers(root, rel, svc, listings)
         except Exception as e:  # noqa: BLE001
             project.diagnostics.append(_internal(rel, "modelling", e))
             continue
@@ -116,30 +126,59 @@ _HANDLER_EXTS = {
 }
 
 
-def _find_handlers(root: Path, rel: str, svc) -> None:
+def _find_handlers(root: Path, rel: str, svc, listings: dict | None = None) -> None:
     """Locate each handler's source file (`src/users.create` -> `src/users.py`), inside the root."""
     base_rel = os.path.dirname(rel)
     root_s = str(root)
-    listings: dict[str, frozenset] = {}
+    listings = {} if listings is None else listings
     for fn in svc.functions:
-        if not fn.handler or "." not in fn.handler:
-            continue
-        module = fn.handler.rsplit(".", 1)[0]
-        runtime = (fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")).lower()
-        exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
-        for ext in exts:
-            cand = os.path.normpath(os.path.join(base_rel, module + ext))
-            if cand.startswith("..") or os.path.isabs(cand):
-                break
-            folder, _, name = cand.rpartition(os.sep)
-            listing = listings.get(folder)
-            if listing is None:
-                listing = listings[folder] = _files_in(os.path.join(root_s, folder))
-            # one listing per folder instead of one stat per handler; a name the listing lacks
-            # is still asked for (a case-insensitive file system may have it)
-            if name in listing or os.path.isfile(os.path.join(root_s, cand)):
-                fn.handler_file = cand.replace(os.sep, "/")
-                break
+        runtime = fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")
+        found = _handler_file(root_s, base_rel, fn.handler, runtime, listings)
+        if found is not None:
+            fn.handler_file = found
+
+
+def _named_handlers(root: Path, rel: str, doc, listings: dict) -> list[str]:
+    """The handler files a config's functions name, read from the document as ServiceBuilder
+    and `_find_handlers` will see them (absolute paths)."""
+    functions = doc.get("functions")
+    if not isinstance(functions, MDict):
+        return []
+    provider = doc.get("provider")
+    provider = provider if isinstance(provider, MDict) else {}
+    prov_name = provider.get("name") if isinstance(provider.get("name"), str) else "aws"
+    svc_runtime = provider.get("runtime") if isinstance(provider.get("runtime"), str) else None
+    base_rel, root_s = os.path.dirname(rel), str(root)
+    out = []
+    for cfg in functions.values():
+        if isinstance(cfg, MDict) and isinstance(cfg.get("handler"), str):
+            runtime = cfg.get("runtime") if isinstance(cfg.get("runtime"), str) else svc_runtime
+            runtime = runtime or svc_runtime or ("nodejs" if prov_name == "aws" else "")
+            found = _handler_file(root_s, base_rel, cfg["handler"], runtime, listings)
+            if found is not None:
+                out.append(os.path.join(root_s, found))
+    return out
+
+
+def _handler_file(root_s: str, base_rel: str, handler, runtime: str, listings: dict) -> str | None:
+    if not handler or "." not in handler:
+        return None
+    module = handler.rsplit(".", 1)[0]
+    runtime = runtime.lower()
+    exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
+    for ext in exts:
+        cand = os.path.normpath(os.path.join(base_rel, module + ext))
+        if cand.startswith("..") or os.path.isabs(cand):
+            return None
+        folder, _, name = cand.rpartition(os.sep)
+        listing = listings.get(folder)
+        if listing is None:
+            listing = listings[folder] = _files_in(os.path.join(root_s, folder))
+        # one listing per folder instead of one stat per handler; a name the listing lacks
+        # is still asked for (a case-insensitive file system may have it)
+        if name in listing or os.path.isfile(os.path.join(root_s, cand)):
+            return cand.replace(os.sep, "/")
+    return None
 
 
 def _files_in(folder: str) -> frozenset:
