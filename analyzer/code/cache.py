@@ -8,8 +8,8 @@ depends on all three)::
                          inode, kind, sha256, recorded_ns]}}
 
 ``sha256`` hashes the tag, the language and the file content: that is the cache key. A pack
-holds what one ``scan_many`` call over one set of files (its *scope*: the folder that contains
-them all) found, so a warm run opens one file, and entries no longer used disappear when the
+holds what one ``scan_many`` call over one set of files (its *scope*: the analyzed folder, or
+the folder that contains them all) found, so a warm run opens one file, and entries no longer used disappear when the
 pack is rewritten. The ``files`` table is a stat index: a file whose size, times and inode are
 unchanged since it was hashed (and was already older than two seconds then, the "racy git"
 rule) is not read again; any other file is read and hashed, and found by content. Per-file cache

@@ -2,7 +2,8 @@
 
 Reads only files inside the repository that `handler:` names; results are cached
 by content hash in the user's cache folder, and a cold run over many files uses
-both cores. `--no-code` skips this step; the coverage summary says so.
+both cores, starting while the configs are still loading (`prefetch`). `--no-code`
+skips this step; the coverage summary says so.
 """
 from __future__ import annotations
 
