@@ -595,6 +595,14 @@ accumulate as code changes and nobody dares to remove them without a list like t
         from analyzer.iam.effective import action_matches, resource_matches
         from analyzer.iam.resources import display
 
+        matches: dict = {}  # (pattern, resource key) -> bool: the same pairs recur across roles
+
+        def res_matches(pattern: str, key: str) -> bool:
+            hit = matches.get((pattern, key))
+            if hit is None:
+                hit = matches[(pattern, key)] = resource_matches(pattern, key)
+            return hit
+
         for role, rd in Q.nodes_of_kind(graph, "role"):
             fns = Q.functions_of_role(graph, role)
             if not fns or rd.get("opaque"):
@@ -608,8 +616,8 @@ accumulate as code changes and nobody dares to remove them without a list like t
                 if d.get("framework") or d.get("effect") != "Allow" or not d.get("actions"):
                     continue
                 keys = d.get("resource_keys") or ["*"]
-                used = [(a, r) for a, r in needed
-                        if any(action_matches(p, a) for p in d["actions"]) and any(resource_matches(k, r) for k in keys)]
+                acts = {a for a in {a for a, _ in needed} if any(action_matches(p, a) for p in d["actions"])}
+                used = [(a, r) for a, r in needed if a in acts and any(res_matches(k, r) for k in keys)]
                 if not used:
                     yield Hit(f"nothing {Q.function_names(graph, fns)} does needs this statement "
                               f"({', '.join(d['actions'])})", node=st, names=_names(graph, st, d),
@@ -617,9 +625,9 @@ accumulate as code changes and nobody dares to remove them without a list like t
                     continue
                 spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a, _ in used)]
                 wide = [p for p in d["actions"] if ("*" in p or "?" in p) and p not in spare_actions]
-                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for _, r in used)]
+                spare_res = [display(k) for k in keys if not any(res_matches(k, r) for _, r in used)]
                 wide_res = [display(k) for k in keys if k.strip() != "*" and "*" in k
-                            and any(resource_matches(k, r) for _, r in used)
+                            and any(res_matches(k, r) for _, r in used)
                             and all(r != k and r != "*" for _, r in used)]
                 parts = []
                 if spare_actions:
@@ -675,6 +683,15 @@ provider:
     def check(self, graph, context):
         from analyzer.iam.effective import effective_policy
 
+        allowed: dict = {}  # (role, action, resource key) -> bool: functions share roles
+
+        def allows(eff, action: str, key: str) -> bool:
+            memo = (eff.role, action, key)
+            hit = allowed.get(memo)
+            if hit is None:
+                hit = allowed[memo] = eff.allows(action, key, count_conditional=False)
+            return hit
+
         for fn, d in Q.nodes_of_kind(graph, "function"):
             if not context.minimal.knowable(fn):
                 continue
@@ -685,8 +702,7 @@ provider:
             for need in pol.needs:
                 if not need.from_code:
                     continue
-                missing = [a for a in need.actions
-                           if not any(eff.allows(a, k, count_conditional=False) for k in need.keys)]
+                missing = [a for a in need.actions if not any(allows(eff, a, k) for k in need.keys)]
                 if missing:
                     from analyzer.iam.resources import display
 
