@@ -409,15 +409,21 @@ provider:
 """
 
     def check(self, graph, context):
-        for fn, d in Q.nodes_of_kind(graph, "function"):
+        functions = Q.nodes_of_kind(graph, "function")
+        # every function is named once here, not once per caller that reaches it
+        function_names = {fn: f"{d.get('service')}:{d.get('name')}" for fn, d in functions}
+        for fn, d in functions:
             sites: dict = {}
             for _, v, e in Q.out_edges(graph, fn):
                 if e["kind"] != "calls" or e.get("declared") or e.get("evidence") in (None, "calling"):
                     continue
                 site = (e["evidence"], e.get("stmt") or e.get("site") or "")
-                sites.setdefault(site, [e.get("loc"), set()])[1].add(v)
+                found = sites.get(site)
+                if found is None:
+                    found = sites[site] = (e.get("loc"), set())
+                found[1].add(v)
             for (evidence, where), (loc, targets) in sorted(sites.items()):
-                names = sorted(_target_name(graph, t) for t in targets)
+                names = sorted(function_names.get(t) or _target_name(graph, t) for t in targets)
                 listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
                 caller = d["name"]
                 if evidence == "iam":
