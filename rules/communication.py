@@ -534,20 +534,22 @@ functions:
     def check(self, graph, context):
         import networkx as nx
 
-        flow = nx.DiGraph()
+        functions = Q.nodes_of_kind(graph, "function")
+        function_ids = {fn for fn, _ in functions}
+        edges: list = []  # (from, to) of the invocation flow, added to it at once
         why: dict = {}
         for u, v, d in Q.edges_of_kind(graph, "calls"):
-            if d.get("evidence") in ("calling", "code") and graph.nodes[v].get("kind") == "function":
-                flow.add_edge(u, v)
+            if d.get("evidence") in ("calling", "code") and v in function_ids:
+                edges.append((u, v))
                 why.setdefault((u, v), (d.get("loc"), "calls"))
         for u, v, d in Q.edges_of_kind(graph, "subscribes"):
-            if graph.nodes[v].get("kind") == "function":
-                flow.add_edge(v, u)  # the publisher's lifecycle invokes the subscriber
+            if v in function_ids:
+                edges.append((v, u))  # the publisher's lifecycle invokes the subscriber
                 why.setdefault((v, u), (d.get("loc"), f"{graph.nodes[v]['name']} {d.get('type') or ''} events"))
         triggered: dict = {}
         for src, fn, d in Q.edges_of_kind(graph, "triggers"):
             triggered.setdefault(src, []).append(fn)
-        for fn, _ in Q.nodes_of_kind(graph, "function"):
+        for fn, _ in functions:
             if not context.minimal.knowable(fn):
                 continue
             for need in context.minimal.of(fn).needs:
@@ -556,11 +558,13 @@ functions:
                 for key in need.keys:
                     res = _resource_of_key(key)
                     for target in triggered.get(res, ()):
-                        flow.add_edge(fn, target)
+                        edges.append((fn, target))
                         why.setdefault((fn, target), (need.loc, f"writes {res.split(':', 1)[-1]}"))
-        for comp in sorted((sorted(c) for c in nx.strongly_connected_components(flow)), key=lambda c: c[0]):
-            if len(comp) == 1 and not flow.has_edge(comp[0], comp[0]):
-                continue
+        flow = nx.DiGraph(edges)
+        # loops only: a component of several functions, or one calling itself
+        loops = [sorted(c) for c in nx.strongly_connected_components(flow)
+                 if len(c) > 1 or any(flow.has_edge(n, n) for n in c)]
+        for comp in sorted(loops, key=lambda c: c[0]):
             order = _cycle_order(flow, comp)
             names = [f"{graph.nodes[n].get('service')}:{graph.nodes[n].get('name')}" for n in order]
             first = (order[0], order[1] if len(order) > 1 else order[0])
