@@ -334,10 +334,10 @@ functions:
     def check(self, graph, context):
         for fn, d in Q.nodes_of_kind(graph, "function"):
             seen: dict = {}
-            for _, v, e in sorted(Q.out_edges(graph, fn),
-                                  key=lambda t: (t[2]["loc"].line if t[2].get("loc") else 0)):
-                if e["kind"] != "subscribes":
-                    continue
+            subscriptions = [t for t in Q.out_edges(graph, fn) if t[2]["kind"] == "subscribes"]
+            if not subscriptions:
+                continue
+            for _, v, e in sorted(subscriptions, key=lambda t: (t[2]["loc"].line if t[2].get("loc") else 0)):
                 if v == fn:
                     yield Hit(f"{d['name']} subscribes to its own lifecycle ({e.get('type') or 'any'} events): "
                               "an invocation loop", loc=e.get("loc"), names=(d.get("service"), d["name"], "self"),
