@@ -131,7 +131,10 @@ def _deployed(hit, graph, message: str, related: list) -> str:
 
 def _loc_object(target, graph):
     if isinstance(target, str):
-        return graph.nodes[target].get("loc") if target in graph else None
+        # the node's attributes read straight from networkx's node dict, like queries.out_edges
+        # reads the adjacency: `target in graph` and `graph.nodes[...]` are two Python calls more
+        attrs = graph._node.get(target)
+        return attrs.get("loc") if attrs is not None else None
     return target
 
 
@@ -153,6 +156,11 @@ def _locate_target(target, graph, context):
 
 
 def _span(line, col, end_line, end_col):
+    """Lines and columns from 1, the end not before the start."""
+    if (type(line) is int and type(end_line) is int and type(col) is int and type(end_col) is int
+            and 1 <= line <= end_line and 1 <= col
+            and (end_col >= col if end_line == line else end_col >= 1)):
+        return (line, col, end_line, end_col)  # already so: nearly every location
     line, col = max(line or 1, 1), max(col or 1, 1)
     end_line = max(end_line or line, line)
     end_col = max(end_col or col, 1) if end_line > line else max(end_col or col, col)

@@ -67,6 +67,7 @@ _QUEUE_URL = re.compile(
     r"/(\d{12}|[^/\s]+)/([A-Za-z0-9_.-]+)")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+_DELIMS = "-_./:"  # what separates the parts of a name (a stage part stands between two)
 _DELIM = re.compile(r"[-_./:]")
 
 # resource type -> (ARN service, name property, what people call it)
@@ -360,15 +361,13 @@ def _stage_slots(name: str, stage: str) -> list[tuple[str, str]]:
     out = []
     if not stage:
         return out
-    start = 0
-    while True:
-        i = name.find(stage, start)
-        if i < 0:
-            return out
+    i = name.find(stage)
+    while i >= 0:
         j = i + len(stage)
-        if (i == 0 or _DELIM.match(name[i - 1])) and (j == len(name) or _DELIM.match(name[j])):
+        if (i == 0 or name[i - 1] in _DELIMS) and (j == len(name) or name[j] in _DELIMS):
             out.append((name[:i], name[j:]))
-        start = i + 1
+        i = name.find(stage, i + 1)
+    return out
 
 
 def _stage_var(name: str, stage: str) -> str:
@@ -621,29 +620,36 @@ def _written_here(value, container, key, region: str = "") -> bool:
 def _classify(svc, text: str, env: bool, written, repo: _Repo, ext_arns: list):
     """A site for `text`, or None. `written()` tells whether the text is written literally where
     it stands; `raw_accounts` flags the accounts of IAM role/policy ARNs (strict once the key is
-    known to be a same-account one)."""
-    site = _Site(svc, text)
+    known to be a same-account one).
+
+    Most texts are plain environment values: the regexes run only on texts holding what they
+    start with, and a site is made only for a text that names something."""
+    raw_accounts: list = []
     candidates: list = []  # (kind, name)
-    for m in _ARN.finditer(text):
-        arn = m.group(0)
-        if ext_arns and _matches_any(arn, ext_arns):
-            continue
-        service, account, resource = m.group(2), m.group(4), m.group(5)
-        kind, name = _arn_name(service, resource)
-        if (_ACCOUNT.match(account) and account not in AWS_OWNED_ACCOUNTS
-                and (kind != "layer" or (name and repo.names_matching(name, ("layer",))))):
-            site.raw_accounts.append((account, service == "iam" and resource.startswith(("role/", "policy/"))))
-        if kind and name:
-            candidates.append((kind, name))
-    for m in _QUEUE_URL.finditer(text):
-        if ext_arns and _matches_any(m.group(0), ext_arns):
-            continue
-        account, name = m.group(3), m.group(4)
-        if _ACCOUNT.match(account) and account not in AWS_OWNED_ACCOUNTS:
-            site.raw_accounts.append((account, False))
-        candidates.append(("sqs", name))
+    if "arn:" in text:
+        for m in _ARN.finditer(text):
+            arn = m.group(0)
+            if ext_arns and _matches_any(arn, ext_arns):
+                continue
+            service, account, resource = m.group(2), m.group(4), m.group(5)
+            kind, name = _arn_name(service, resource)
+            if (_ACCOUNT.match(account) and account not in AWS_OWNED_ACCOUNTS
+                    and (kind != "layer" or (name and repo.names_matching(name, ("layer",))))):
+                raw_accounts.append((account, service == "iam" and resource.startswith(("role/", "policy/"))))
+            if kind and name:
+                candidates.append((kind, name))
+    if "https://" in text:
+        for m in _QUEUE_URL.finditer(text):
+            if ext_arns and _matches_any(m.group(0), ext_arns):
+                continue
+            account, name = m.group(3), m.group(4)
+            if _ACCOUNT.match(account) and account not in AWS_OWNED_ACCOUNTS:
+                raw_accounts.append((account, False))
+            candidates.append(("sqs", name))
     if env and not candidates and _known(text):
         candidates.append((None, text))
+    names: list = []
+    pinned: list = []
     for kind, name in candidates:
         if not _known(name):
             continue
@@ -652,13 +658,15 @@ def _classify(svc, text: str, env: bool, written, repo: _Repo, ext_arns: list):
             if entry[1].id == svc.id:
                 continue  # the service's own resources
             if stage != svc.stage:
-                site.pinned.append((entry, name, stage))
+                pinned.append((entry, name, stage))
             elif not _stage_slots(name, svc.stage) or written():
-                site.names.append((entry, name))
+                names.append((entry, name))
             # else: built from variables with the analyzed stage in it (`users-${sls:stage}-x`):
             # the convention-built name the framework documents, not a hardcoded one
-    if not (site.raw_accounts or site.names or site.pinned):
+    if not (raw_accounts or names or pinned):
         return None
+    site = _Site(svc, text)
+    site.raw_accounts, site.names, site.pinned = raw_accounts, names, pinned
     return site
 
 
@@ -1041,13 +1049,21 @@ provider:
 
     def check(self, graph, context):
         services = {s.id for s in context.project.services if s.id in graph}
-        dependencies = {(u, v, k) for u in services
-                        for _, v, k, kind in graph.out_edges(u, keys=True, data="kind") if kind == "depends_on"}
-        if not dependencies:
+        # the groups come from the `depends_on` edges copied into a graph of their own: walking a
+        # filtered view of the whole graph costs far more; the view only serves each group's cycle
+        deps = nx.MultiDiGraph()
+        for u in sorted(services):
+            for v, keyed in graph.succ[u].items():
+                if v in services:
+                    for k, d in keyed.items():
+                        if d.get("kind") == "depends_on":
+                            deps.add_edge(u, v, k)
+        if not deps.number_of_edges():
             return
+        dependencies = set(deps.edges(keys=True))
         view = nx.subgraph_view(graph, filter_node=services.__contains__,
                                 filter_edge=lambda u, v, k: (u, v, k) in dependencies)
-        groups = [sorted(c) for c in nx.strongly_connected_components(view) if len(c) > 1]
+        groups = [sorted(c) for c in nx.strongly_connected_components(deps) if len(c) > 1]
         for members in sorted(groups):
             sub = view.subgraph(members)
             cycle = nx.find_cycle(sub, source=members[0])

@@ -426,23 +426,28 @@ def shannon_entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
 def _name_words(name: str) -> list[str]:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+    spaced = _CAMEL_HUMP.sub("_", name)
+    return [w for w in _NOT_WORD.split(spaced.lower()) if w]
 
 
 def secret_name(name: str) -> str | None:
     """'password' or 'secret' when a variable name says it holds one, None otherwise."""
     words = _name_words(name)
-    if not words or _PUBLIC_WORDS & set(words):
+    unique = set(words)
+    if not words or _PUBLIC_WORDS & unique:
         return None
     if words[-1] in _NOT_SECRET_TAILS or "_".join(words[-2:]) in _NOT_SECRET_TAILS:
         return None
     if words[-1] in ("id", "ids") or (len(words) >= 2 and words[-2:] == ["key", "id"]):
         return None
-    if _PASSWORD_WORDS & set(words):
+    if _PASSWORD_WORDS & unique:
         return "password"
-    if _SECRET_WORDS & set(words) or any(p in _SECRET_PAIRS for p in pairwise(words)):
+    if _SECRET_WORDS & unique or any(p in _SECRET_PAIRS for p in pairwise(words)):
         return "secret"
     joined = "".join(words)
     if any(w in joined for w in ("apikey", "secretkey", "privatekey", "accesskey", "password", "secret",
@@ -648,12 +653,23 @@ functions:
         index = context.index
         if index is None:
             return
+        verdicts: dict = {}
+
+        def classify(key, value):
+            """classify_secret, once per distinct name and text (`STAGE: dev` is in every service)."""
+            if not isinstance(value, str):
+                return None
+            seen = (str(key), value)
+            if seen not in verdicts:
+                verdicts[seen] = classify_secret(key, value)
+            return verdicts[seen]
+
         for svc in sorted(index.services_by_id.values(), key=lambda s: s.id):
             prov = _provider_cfg(svc)
             env = prov.get("environment") if prov is not None else None
             if isinstance(env, MDict):
                 for key in env:
-                    kind = classify_secret(key, env[key])
+                    kind = classify(key, env[key])
                     if kind:
                         yield self._hit(svc, None, ("provider", "environment"), env, key, kind)
             for fn in svc.functions:
@@ -661,12 +677,12 @@ functions:
                 fenv = cfg.get("environment") if isinstance(cfg, MDict) else None
                 if isinstance(fenv, MDict):
                     for key in fenv:
-                        kind = classify_secret(key, fenv[key])
+                        kind = classify(key, fenv[key])
                         if kind:
                             yield self._hit(svc, fn, ("functions", fn.name, "environment"), fenv, key, kind)
-                yield from self._deployed_only(svc, fn, env, fenv)
+                yield from self._deployed_only(svc, fn, env, fenv, classify)
 
-    def _deployed_only(self, svc, fn, penv, fenv):
+    def _deployed_only(self, svc, fn, penv, fenv, classify):
         """Variables only the synthesized template sets (a plugin injected them): reported on the
         function in serverless.yml, the template entry as related location."""
         deployed = fn.deployed_environment
@@ -675,7 +691,7 @@ functions:
         for key in deployed:
             if (isinstance(fenv, MDict) and key in fenv) or (isinstance(penv, MDict) and key in penv):
                 continue
-            kind = classify_secret(key, deployed[key])
+            kind = classify(key, deployed[key])
             if not kind:
                 continue
             where = entry_loc(deployed, key, getattr(deployed, "source", "") or fn.loc.file, f"Environment.Variables.{key}")

@@ -14,12 +14,18 @@ def render(report) -> str:
     dump = json.JSONEncoder(ensure_ascii=False).encode
     lines = ["{"]
     lines += [f"  {dump(k)}: {dump(v)}," for k, v in head.items()]
-    rows = [f"    {dump(f.as_dict())}" for f in report.findings]
-    lines.append('  "findings": [' + ("\n" + ",\n".join(rows) + "\n  ]," if rows else "],"))
+    if report.findings:  # the rows are most of the text: joined once, with everything else
+        lines.append('  "findings": [')
+        lines += [f"    {dump(f.as_dict())}," for f in report.findings]
+        lines[-1] = lines[-1].rstrip(",")  # the last row takes no comma
+        lines.append("  ],")
+    else:
+        lines.append('  "findings": [],')
     lines += [f"  {dump(k)}: {json.dumps(v, indent=2, ensure_ascii=False)}".replace("\n", "\n  ")
               + ("," if i < len(tail) - 1 else "") for i, (k, v) in enumerate(tail.items())]
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    lines.append("")
+    return "\n".join(lines)
 
 
 def summary(report) -> dict:
