@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import re
 
 from analyzer.findings import Hit
 from analyzer.graph import queries as Q
@@ -30,43 +29,7 @@ FUNCTION_EVENT_SCHEMA = {
         "type": {"enum": ["start", "success", "failed"]},
     },
 }
-_SCHEMAS = {"calling": CALLING_SCHEMA, "calling[]": CALLING_SCHEMA["items"],
-            "subscribable": SUBSCRIBABLE_SCHEMA, "function": FUNCTION_EVENT_SCHEMA}
-_JSON_TYPES = {"string": str, "boolean": bool, "object": dict, "array": list}
 _QUOTES = "\u201c\u201d\u2018\u2019"
-
-
-def _plainly_valid(schema: dict, value) -> bool:
-    """True when `value` surely meets `schema`: the few keywords the schemas above use, read the
-    way jsonschema reads them. Any other keyword answers False, and jsonschema decides (and words
-    the errors). Nearly every value is valid, and jsonschema takes some 20 µs a value."""
-    for keyword, want in schema.items():
-        if keyword == "type":
-            if not isinstance(value, _JSON_TYPES.get(want, ())):
-                return False
-        elif keyword == "pattern":
-            if isinstance(value, str) and not re.search(want, value):
-                return False
-        elif keyword == "enum":
-            if not (isinstance(value, str) and value in want):
-                return False
-        elif keyword == "required":
-            if isinstance(value, dict) and any(k not in value for k in want):
-                return False
-        elif keyword == "properties":
-            if isinstance(value, dict) and not all(_plainly_valid(want[k], value[k]) for k in want if k in value):
-                return False
-        elif keyword == "additionalProperties":
-            if want is not False:
-                return False
-            if isinstance(value, dict) and any(k not in schema.get("properties", {}) for k in value):
-                return False
-        elif keyword == "items":
-            if isinstance(value, list) and not all(_plainly_valid(want, x) for x in value):
-                return False
-        else:
-            return False
-    return True
 
 
 class InvalidExtension(Rule):
@@ -113,18 +76,17 @@ functions:
             if not validators:
                 import jsonschema
 
-                validators.update({key: jsonschema.Draft202012Validator(schema)
-                                   for key, schema in _SCHEMAS.items()})
+                validators.update({key: jsonschema.Draft202012Validator(schema) for key, schema in (
+                    ("calling", CALLING_SCHEMA), ("calling[]", CALLING_SCHEMA["items"]),
+                    ("subscribable", SUBSCRIBABLE_SCHEMA), ("function", FUNCTION_EVENT_SCHEMA))})
             return validators[schema_key]
 
         def errors_of(schema_key: str, plain) -> list:
-            """(path, error) pairs; a plainly valid value is not run through jsonschema, nor is a
-            value seen before (the same `calling` entries repeat across functions)."""
+            """(path, error) pairs; a value seen before is not run through jsonschema again
+            (`subscribable: true` and the same `calling` entries repeat across functions)."""
             if schema_key == "calling" and isinstance(plain, list):
                 return [([i, *path], err) for i, item in enumerate(plain)
                         for path, err in errors_of("calling[]", item)]
-            if _plainly_valid(_SCHEMAS[schema_key], plain):
-                return []
             seen = (schema_key, repr(plain))
             if seen not in memo:
                 memo[seen] = [(list(e.absolute_path), e) for e in sorted(
