@@ -1050,7 +1050,7 @@ provider:
     def check(self, graph, context):
         services = {s.id for s in context.project.services if s.id in graph}
         # the groups come from the `depends_on` edges copied into a graph of their own: walking a
-        # filtered view of the whole graph costs far more; the view only serves each group's cycle
+        # filtered view of the whole graph costs far more
         deps = nx.MultiDiGraph()
         for u in sorted(services):
             for v, keyed in graph.succ[u].items():
@@ -1060,12 +1060,16 @@ provider:
                             deps.add_edge(u, v, k)
         if not deps.number_of_edges():
             return
-        dependencies = set(deps.edges(keys=True))
-        view = nx.subgraph_view(graph, filter_node=services.__contains__,
-                                filter_edge=lambda u, v, k: (u, v, k) in dependencies)
         groups = [sorted(c) for c in nx.strongly_connected_components(deps) if len(c) > 1]
         for members in sorted(groups):
-            sub = view.subgraph(members)
+            # built in sorted order, so the cycle found does not depend on set order (hash seed)
+            inside = set(members)
+            sub = nx.MultiDiGraph()
+            for u in members:
+                for v in sorted(deps.succ[u]):
+                    if v in inside:
+                        for k in deps.succ[u][v]:
+                            sub.add_edge(u, v, k, **graph.edges[u, v, k])
             cycle = nx.find_cycle(sub, source=members[0])
             order = [e[0] for e in cycle]
             start = order.index(min(order))

@@ -366,6 +366,29 @@ def test_output_does_not_depend_on_hash_seed(tmp_path):
     assert outputs[0].count("=== ") == 6
 
 
+def test_a_dependency_cycle_is_reported_the_same_whatever_the_hash_seed(tmp_path):
+    """SLS403 names one cycle of a group; which one must not follow set order (s0 also depends
+    on many services outside the loop, which made networkx walk a set)."""
+    files = {f"s{i}/serverless.yml": f"service: s{i}\nprovider:\n  name: aws\nfunctions:\n"
+             "  f1:\n    handler: h.f1\n  f2:\n    handler: h.f2\n" for i in range(8)}
+    files["serverless-compose.yml"] = (
+        "services:\n  s0:\n    path: s0\n    dependsOn: [s6, s5, s4, s3, s1, s2, s7]\n"
+        "  s1:\n    path: s1\n    dependsOn: s2\n  s2:\n    path: s2\n    dependsOn: s0\n"
+        "  s3:\n    path: s3\n    dependsOn: s0\n"
+        + "".join(f"  s{i}:\n    path: s{i}\n" for i in range(4, 8)))
+    repo = write(tmp_path / "repo", files)
+    messages = set()
+    for seed in ("1", "2", "3", "4", "5"):
+        p = subprocess.run([sys.executable, "-m", "analyzer", "check", str(repo), "--no-code", "--format",
+                            "json", "--select", "SLS403"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": seed,
+                                "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        [finding] = json.loads(p.stdout)["findings"]
+        messages.add((finding["message"], finding["line"]))
+    assert messages == {("services s0, s1, s2, s3 depend on each other in a cycle (s0 → s1 → s2 → s0): "
+                         "no deploy order exists", 2)}
+
+
 # --- text output ----------------------------------------------------------------------------
 
 class _TTY(io.StringIO):
