@@ -101,10 +101,12 @@ class _Groups:
     (rules ask for a few kinds; `contains` and `has`, the largest, are rarely among them)."""
 
     def __init__(self, edges):
+        """`edges` are (source, target, attributes) tuples, kept as they are (no copies)."""
         self.raw: dict[str, list] = {}
         self.sorted: dict[str, list] = {}
-        for u, v, d in edges:
-            self.raw.setdefault(d.get("kind"), []).append((u, v, d))
+        raw = self.raw
+        for e in edges:
+            raw.setdefault(e[2].get("kind"), []).append(e)
 
     def kind(self, kind: str) -> list:
         items = self.sorted.get(kind)
