@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from ..frameworks import lambda_logical_id
 from ..graph import queries as Q
 from ..loaders import symbols as S
+from ..loaders.service import _dest_arn, _destination_actions, _event_permissions
 from ..loaders.yamlmarks import MDict
+from ..model import Loc
 from .resources import resource_key
 
 _MARKER = re.compile(r"\{res:([^}]+)\}")
@@ -157,8 +159,6 @@ class MinimalPolicies:
         return {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target.deployed_name}"}
 
     def _destination(self, target, svc):
-        from ..loaders.service import _dest_arn, _destination_actions
-
         acts = _destination_actions(target)
         value = _dest_arn(target)
         if isinstance(value, str) and not value.startswith("arn:") and svc is not None:
@@ -310,8 +310,6 @@ def _fill_template(text: str, environment: dict) -> str | None:
 
 
 def _poll_actions(ev) -> tuple:
-    from ..loaders.service import _event_permissions
-
     if ev.type not in ("sqs", "stream"):
         return ()
     return _event_permissions(ev)[0]
@@ -322,8 +320,6 @@ def _service_of(index, fn):
 
 
 def _code_loc(file, call):
-    from ..model import Loc
-
     if not file:
         return None
     line, col = call.get("line", 1), call.get("column", 1)
