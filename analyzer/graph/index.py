@@ -85,6 +85,8 @@ class Index:
 
     def output_of(self, value):
         """(service, Output) a `${cf:stack.Output}` or Compose `${service.Output}` value names."""
+        if not isinstance(value, S.Symbolic):  # most values asked about are plain text or mappings
+            return None
         if isinstance(value, S.ComposeOutput):
             svc = self.compose_services.get(value.service)
             key = value.output
