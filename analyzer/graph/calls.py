@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
+from ..iam.resources import resource_key
 from ..loaders import symbols as S
-
 from ..loaders.yamlmarks import MDict
+from ..model import Loc
 
 _CALL_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*:)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _INVOKE = ("lambda:InvokeFunction", "lambda:InvokeAsync", "lambda:InvokeFunctionUrl")
@@ -58,11 +59,11 @@ def add(g, project, index) -> None:
                 add_edge(g, fn.id, dst, "subscribes", ev.loc, type=S.text_of(etype) if etype else None)
 
     roles = {r.id: r for svc in project.services for r in svc.roles}
-    reach_cache: dict = {}
+    invokes: dict = {}
     for svc in project.services:
         for fn in svc.functions:
             declared = _declared(index, svc, fn)
-            _iam_evidence(g, index, fn, roles.get(fn.role), declared, add_edge, add_external, reach_cache)
+            _iam_evidence(g, index, fn, roles.get(fn.role), declared, add_edge, add_external, invokes)
             _code_evidence(g, index, svc, fn, declared, add_edge)
             for kind, target in sorted(fn.destinations.items()):
                 for t in _targets_of_value(index, svc, fn, target):
@@ -80,34 +81,38 @@ def _declared(index, svc, fn) -> set[str]:
     return out
 
 
-def _iam_evidence(g, index, fn, role, declared, add_edge, add_external, cache: dict) -> None:
+def _iam_evidence(g, index, fn, role, declared, add_edge, add_external, invokes: dict) -> None:
     """The caller's role allows invoking these functions (conditional grants included)."""
     if role is None or role.opaque:
         return
-    svc = index.services_by_id.get(fn.service)
+    grants = invokes.get(role.id)
+    if grants is None:  # a role's statements reach the same targets for every function assuming it
+        grants = invokes[role.id] = _invoke_grants(index, index.services_by_id.get(fn.service), role)
+    me = fn.id
+    for st, everything, reached in grants:
+        if everything:
+            add_external(g, "ext:*", st.loc)
+            add_edge(g, me, "ext:*", "calls", st.loc, declared=False, evidence="iam", stmt=st.id)
+        for tid in reached:
+            if tid != me:
+                add_edge(g, me, tid, "calls", st.loc, declared=tid in declared, evidence="iam", stmt=st.id)
+
+
+def _invoke_grants(index, svc, role) -> list[tuple]:
+    """(statement, reaches every function, sorted function ids) of each invoke statement of a role."""
+    from ..iam.effective import action_matches
+
+    out = []
     for st in role.statements:
         if st.effect != "Allow" or st.framework or not st.actions:
             continue
-        if st.id not in cache:  # a statement reaches the same targets for every function of the role
-            cache[st.id] = _reached(index, svc, st)
-        everything, reached = cache[st.id]
-        if everything is None:
-            continue
-        if everything:
-            add_external(g, "ext:*", st.loc)
-            add_edge(g, fn.id, "ext:*", "calls", st.loc, declared=False, evidence="iam", stmt=st.id)
-        for tid in reached:
-            if tid != fn.id:
-                add_edge(g, fn.id, tid, "calls", st.loc, declared=tid in declared, evidence="iam", stmt=st.id)
+        if any(action_matches(p, a) for p in st.actions for a in _INVOKE):
+            out.append((st, *_reached(index, svc, st)))
+    return out
 
 
 def _reached(index, svc, st) -> tuple:
-    """(reaches every function, sorted function ids) for an invoke statement; (None, ()) otherwise."""
-    from ..iam.effective import action_matches
-    from ..iam.resources import resource_key
-
-    if not any(action_matches(p, a) for p in st.actions for a in _INVOKE):
-        return None, ()
+    """(reaches every function, sorted function ids) for an invoke statement."""
     everything, reached = False, set()
     for r in st.resources:
         key = resource_key(r, svc, index)
@@ -119,8 +124,6 @@ def _reached(index, svc, st) -> tuple:
 
 
 def _code_evidence(g, index, svc, fn, declared, add_edge) -> None:
-    from ..model import Loc
-
     code = fn.code or {}
     for inv in code.get("invocations", []):
         target = inv.get("target") or {}
@@ -150,8 +153,6 @@ def _targets_of_name(index, svc, fn, kind, text, style) -> list:
 
 def _targets_of_value(index, svc, fn, value) -> list:
     """Functions of the repository a name, ARN or reference denotes."""
-    from ..iam.resources import resource_key
-
     if isinstance(value, str) and not value.startswith("arn:"):
         short = value.split(":")[0]
         same = index.fn_by_name.get((svc.name, short))

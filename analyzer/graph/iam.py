@@ -51,7 +51,7 @@ def _statement(g, st, holder, svc, index, add_node, add_edge, add_external, poli
 def _targets(st, svc, index) -> list[str]:
     """Node ids a statement's resources name: local resources, functions, or externals."""
     out: list[str] = []
-    lambda_actions = any(a == "*" or a.lower().startswith("lambda:") for a in st.actions)
+    lambda_actions = None  # whether the actions reach functions; asked only of ARN-like resources
     for r in st.resources:
         owner, logical = svc, _logical(r)
         via = _via_output(r, index)
@@ -70,6 +70,8 @@ def _targets(st, svc, index) -> list[str]:
         if text == "*":
             out.append("ext:*")
             continue
+        if lambda_actions is None:
+            lambda_actions = any(a == "*" or a.lower().startswith("lambda:") for a in st.actions)
         fns = index.functions_matching_arn(r) if lambda_actions else None
         if fns:
             out.extend(f.id for f in fns)

@@ -76,15 +76,17 @@ class Index:
         region, name = m.group(2), m.group(4)
         # `name:alias` / `name:*` qualify a function: the function is still the target
         name = name.split(":", 1)[0] if not name.endswith("*") or ":" in name else name
-        out = []
-        for fn in self.functions_matching_name(name):
-            svc_region = self._region_of(fn)
-            if fnmatch.fnmatchcase(svc_region, region or "*"):
-                out.append(fn)
-        return out
+        found = self.functions_matching_name(name)
+        if not region:  # any region
+            return found
+        if _WILDCARDS.search(region) is None:  # a glob without wildcards is the text itself
+            return [fn for fn in found if self._region_of(fn) == region]
+        return [fn for fn in found if fnmatch.fnmatchcase(self._region_of(fn), region)]
 
     def output_of(self, value):
         """(service, Output) a `${cf:stack.Output}` or Compose `${service.Output}` value names."""
+        if not isinstance(value, S.Symbolic):  # most values asked about are plain text or mappings
+            return None
         if isinstance(value, S.ComposeOutput):
             svc = self.compose_services.get(value.service)
             key = value.output

@@ -24,11 +24,18 @@ def in_edges(g, node: str):
 
 
 def out_by_kind(g, node: str, kind: str) -> list[str]:
-    return sorted({v for _, v, d in out_edges(g, node) if d["kind"] == kind})
+    """Targets of a node's out-edges of a kind, sorted (read from the adjacency, like `out_edges`,
+    without listing every edge first: rules ask this of every function)."""
+    if not g.is_multigraph():
+        return sorted({v for v, d in g._succ[node].items() if d["kind"] == kind})
+    return sorted({v for v, keys in g._succ[node].items() for d in keys.values() if d["kind"] == kind})
 
 
 def in_by_kind(g, node: str, kind: str) -> list[str]:
-    return sorted({u for u, _, d in in_edges(g, node) if d["kind"] == kind})
+    """Sources of a node's in-edges of a kind, sorted (as `out_by_kind`)."""
+    if not g.is_multigraph():
+        return sorted({u for u, d in g._pred[node].items() if d["kind"] == kind})
+    return sorted({u for u, keys in g._pred[node].items() for d in keys.values() if d["kind"] == kind})
 
 
 def roles_holding(g, stmt: str) -> list[str]:
@@ -101,10 +108,12 @@ class _Groups:
     (rules ask for a few kinds; `contains` and `has`, the largest, are rarely among them)."""
 
     def __init__(self, edges):
+        """`edges` are (source, target, attributes) tuples, kept as they are (no copies)."""
         self.raw: dict[str, list] = {}
         self.sorted: dict[str, list] = {}
-        for u, v, d in edges:
-            self.raw.setdefault(d.get("kind"), []).append((u, v, d))
+        raw = self.raw
+        for e in edges:
+            raw.setdefault(e[2].get("kind"), []).append(e)
 
     def kind(self, kind: str) -> list:
         items = self.sorted.get(kind)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..loaders import symbols as S
+from ..model import Loc
 
 
 def add(g, project, index) -> None:
@@ -19,8 +20,6 @@ def add(g, project, index) -> None:
         for sym in svc.symbols:
             if not isinstance(sym, S.SsmRef):
                 continue
-            from ..model import Loc
-
             loc = Loc(sym.file, sym.line, sym.column, sym.line, sym.column)
             found = parameters.get(sym.path)
             node = found[1] if found else add_external(g, f"ext:ssm:{sym.path}", loc, path=sym.path)
@@ -100,8 +99,6 @@ def _export_for(index, producer, output: str):
 
 def _imports(svc):
     """Every `${cf:}` value and `Fn::ImportValue` the resolver met, with its location."""
-    from ..model import Loc
-
     out = []
     for sym in svc.symbols:
         if isinstance(sym, S.CfOutput):

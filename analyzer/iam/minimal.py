@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..frameworks import lambda_logical_id
 from ..graph import queries as Q
 from ..loaders import symbols as S
+from ..loaders.service import _dest_arn, _destination_actions, _event_permissions
 from ..loaders.yamlmarks import MDict
+from ..model import Loc
 from .resources import resource_key
 
 _MARKER = re.compile(r"\{res:([^}]+)\}")
@@ -67,6 +70,8 @@ class MinimalPolicies:
         self.index = index
         self._cache: dict[str, MinimalPolicy] = {}
         self._catalog = catalog
+        self._declared: dict[str, list] | None = None   # caller -> [(target, edge)], by target
+        self._subscribed: set[str] = set()              # functions others subscribe to
 
     @property
     def catalog(self):
@@ -84,6 +89,16 @@ class MinimalPolicies:
         if fn not in self._cache:
             self._cache[fn] = self._compute(fn)
         return self._cache[fn]
+
+    def _read_edges(self) -> None:
+        """Declared calls by caller and subscribed functions, read once from the graph's edge
+        groups (listing each function's own edges cost more than the rest of its policy)."""
+        declared: dict[str, list] = {}
+        for u, v, e in Q.edges_of_kind(self.g, "calls"):  # sorted by caller, then target
+            if e.get("declared"):
+                declared.setdefault(u, []).append((v, e))
+        self._subscribed = {v for _, v, _ in Q.edges_of_kind(self.g, "subscribes")}
+        self._declared = declared
 
     # ---------------------------------------------------------------------
     def _compute(self, fn_id: str) -> MinimalPolicy:
@@ -114,15 +129,15 @@ class MinimalPolicies:
             sid = _sid(actions, len(pol.needs))
             pol.needs.append(Need(sid, actions, tuple(resources), tuple(keys), evidence, loc, from_code))
 
-        declared = [(target, e) for _, target, e in Q.out_edges(g, fn_id)
-                    if e["kind"] == "calls" and e.get("declared")]
-        for target, e in sorted(declared, key=lambda t: t[0]):
+        if self._declared is None:
+            self._read_edges()
+        for target, e in self._declared.get(fn_id, ()):
             if g.nodes[target]["kind"] == "function":
                 t = index.functions[target]
                 value = self._function_arn_value(t, svc)
                 add(("lambda:InvokeFunction",), (value, _qualified(value)), (t.arn, t.arn + ":*"),
                     f"calling {e.get('target')}", e.get("loc"))
-        if fn is not None and any(e["kind"] == "subscribes" for _, _, e in Q.in_edges(g, fn_id)):
+        if fn is not None and fn_id in self._subscribed:
             topic = f"{svc.name}-{svc.stage}-{fn.name}-lifecycle"
             arn = f"arn:aws:sns:{svc.region}:{S.ACCOUNT_TOKEN}:{topic}"
             add(("sns:Publish",), ({"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{topic}"},),
@@ -136,8 +151,8 @@ class MinimalPolicies:
                 acts = _poll_actions(ev)
                 if acts:
                     arn = ev.arn
-                    add(acts, (self._value(arn, svc),), (resource_key(arn, svc, index),),
-                        f"{ev.type} event source", ev.loc)
+                    key = resource_key(arn, svc, index)
+                    add(acts, (self._value(arn, svc, key),), (key,), f"{ev.type} event source", ev.loc)
         for call in code.get("calls", []):
             actions = list(call.get("actions") or ())
             if not actions:
@@ -157,20 +172,22 @@ class MinimalPolicies:
         return {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target.deployed_name}"}
 
     def _destination(self, target, svc):
-        from ..loaders.service import _dest_arn, _destination_actions
-
         acts = _destination_actions(target)
         value = _dest_arn(target)
         if isinstance(value, str) and not value.startswith("arn:") and svc is not None:
             t = self.index.fn_by_name.get((svc.name, value))
             if t is not None:
                 return acts, self._function_arn_value(t, svc), t.arn
-        return acts, self._value(value, svc), resource_key(value, svc, self.index)
+        key = resource_key(value, svc, self.index)
+        return acts, self._value(value, svc, key), key
 
-    def _value(self, value, svc):
-        """A policy-ready value for a config value (local references become ARN intrinsics)."""
+    def _value(self, value, svc, key: str | None = None):
+        """A policy-ready value for a config value (local references become ARN intrinsics).
+
+        `key`: the value's resource key when the caller already has it (saves computing it twice)."""
         if isinstance(value, MDict):
-            key = resource_key(value, svc, self.index)
+            if key is None:
+                key = resource_key(value, svc, self.index)
             m = _MARKER.fullmatch(key)
             if m:
                 return self._arn_of(m.group(1), svc) or S.plain(value)
@@ -200,9 +217,11 @@ class MinimalPolicies:
             kind, text = ref.get("kind"), ref.get("value", "")
             if kind == "env" and text in fn.environment:
                 raw = fn.environment[text]
-                key, value = resource_key(raw, svc, self.index), self._value(raw, svc)
                 if isinstance(raw, str) and not raw.startswith("arn:"):
                     key, value = self._named(call.get("service"), raw, svc)
+                else:
+                    key = resource_key(raw, svc, self.index)
+                    value = self._value(raw, svc, key)
             elif kind == "literal":
                 key, value = self._named(call.get("service"), text, svc)
             elif kind == "template":
@@ -242,12 +261,14 @@ _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 def _sid(actions: tuple, n: int) -> str:
     """`dynamodb:PutItem` -> `DynamodbPutItem1`: readable, unique in the policy, IAM-valid."""
-    if actions:
-        prefix, _, name = actions[0].partition(":")
-        head = prefix[:1].upper() + prefix[1:] + name
-    else:
-        head = "Grant"
-    return _NOT_ALNUM.sub("", f"{head}{n}")
+    return (_sid_head(actions[0]) if actions else "Grant") + str(n)
+
+
+@lru_cache(maxsize=4096)
+def _sid_head(action: str) -> str:
+    """`dynamodb:PutItem` -> `DynamodbPutItem` (a few hundred distinct actions: made once each)."""
+    prefix, _, name = action.partition(":")
+    return _NOT_ALNUM.sub("", prefix[:1].upper() + prefix[1:] + name)
 
 
 def _qualified(value):
@@ -310,8 +331,6 @@ def _fill_template(text: str, environment: dict) -> str | None:
 
 
 def _poll_actions(ev) -> tuple:
-    from ..loaders.service import _event_permissions
-
     if ev.type not in ("sqs", "stream"):
         return ()
     return _event_permissions(ev)[0]
@@ -322,8 +341,6 @@ def _service_of(index, fn):
 
 
 def _code_loc(file, call):
-    from ..model import Loc
-
     if not file:
         return None
     line, col = call.get("line", 1), call.get("column", 1)

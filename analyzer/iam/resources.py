@@ -31,7 +31,7 @@ def resource_key(value, svc, index) -> str:
     marker itself, so every spelling of one resource compares equal.
     """
     key = _key(value, svc, index)
-    return _ARN_AROUND_MARKER.sub(r"\1", key) if "{res:" in key else key
+    return _ARN_AROUND_MARKER.sub(r"\1", key) if "{res:" in key and "arn:" in key else key
 
 
 def _key(value, svc, index) -> str:
