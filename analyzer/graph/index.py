@@ -7,10 +7,10 @@ statement, which is what keeps 10,000 functions fast.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import re
 from collections import defaultdict
 
+from ..iam import globs
 from ..loaders import symbols as S
 
 _LAMBDA_ARN = re.compile(r"^arn:([^:]*):lambda:([^:]*):([^:]*):function:(.+)$")
@@ -61,7 +61,7 @@ class Index:
             name = self._names[i]
             if not name.startswith(prefix):
                 break
-            if fnmatch.fnmatchcase(name, pattern):
+            if globs.fnmatchcase(name, pattern):
                 out.extend(self.fn_by_deployed[name])
         return out
 
@@ -81,7 +81,7 @@ class Index:
             return found
         if _WILDCARDS.search(region) is None:  # a glob without wildcards is the text itself
             return [fn for fn in found if self._region_of(fn) == region]
-        return [fn for fn in found if fnmatch.fnmatchcase(self._region_of(fn), region)]
+        return [fn for fn in found if globs.fnmatchcase(self._region_of(fn), region)]
 
     def output_of(self, value):
         """(service, Output) a `${cf:stack.Output}` or Compose `${service.Output}` value names."""

@@ -8,7 +8,6 @@ caller says which with `count_conditional`.
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 import weakref
 from functools import lru_cache
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..graph import queries as Q
-from . import managed
+from . import globs, managed
 
 _ACCOUNT = re.compile(r"(?<=:)\d{12}(?=:)")
 
@@ -105,7 +104,7 @@ def action_matches(pattern: str, action: str) -> bool:
     pattern = pattern.strip()
     if not _has_wildcard(pattern):
         return pattern.lower() == action.lower()
-    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+    return globs.fnmatchcase(action.lower(), pattern.lower())
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -123,7 +122,7 @@ def resource_matches(pattern: str, resource: str) -> bool:
     resource = _account(resource)
     if not _has_wildcard(pattern):
         return pattern == resource
-    return fnmatch.fnmatchcase(resource, pattern.replace("[", "[[]"))
+    return globs.match(resource, pattern)
 
 
 @lru_cache(maxsize=65536)

@@ -38,3 +38,10 @@ def match(text: str, pattern: str) -> bool:
             return False
         pos = found + len(piece)
     return text.endswith(last)
+
+
+def fnmatchcase(text: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, with `[...]` sets as fnmatch has them; faster when there are none."""
+    if "[" in pattern:
+        return fnmatch.fnmatchcase(text, pattern)
+    return match(text, pattern)
