@@ -244,6 +244,20 @@ def test_progress_bar_on_a_terminal_stderr_for_a_large_repository(tmp_path, monk
     assert len(data["findings"]) == THRESHOLD + 10
 
 
+def test_the_progress_bar_draws_without_a_thread_of_its_own():
+    """Handler workers are forked while the bar is shown: no thread may hold stderr's lock then."""
+    import threading
+
+    before = threading.active_count()
+    bar = LoadProgress(_TTY())
+    for done in range(1, 201):
+        bar(done, 200)
+        assert threading.active_count() == before
+    text = bar.stream.getvalue()
+    bar.close()
+    assert "200/200" in text
+
+
 def test_no_progress_bar_for_a_small_repository_even_on_a_terminal(tmp_path, monkeypatch, capsys):
     repo = _many(tmp_path, THRESHOLD)
     err = _TTY()

@@ -341,21 +341,6 @@ def _jobs(items: list) -> list:
     return [_job(item) for item in items]
 
 
-def _fork_server():
-    """Workers forked from a fork server rather than from this process: while configs load, a
-    thread may be drawing the progress bar, and a child forked while that thread holds a lock
-    (stderr's) can hang. The server imports the reader once for all its workers. None (the
-    platform's default, spawn) where there is no fork server."""
-    import multiprocessing as mp
-
-    try:
-        ctx = mp.get_context("forkserver")
-    except ValueError:  # pragma: no cover - Windows
-        return None
-    ctx.set_forkserver_preload([__name__])
-    return ctx
-
-
 class Prefetch:
     """Handler files read and parsed in worker processes while the configs are still loading.
 
@@ -407,7 +392,7 @@ class Prefetch:
 
             known = frozenset(self.pack.facts) if self.pack is not None else frozenset()
             self.pool = cf.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_fork_server(), initializer=_init_worker,
+                max_workers=self.workers, initializer=_init_worker,
                 initargs=(self.cache if self.pack is not None else None, known, self.runtime))
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:

@@ -35,13 +35,17 @@ class LoadProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             console = Console(file=self.stream, force_terminal=True, highlight=False, emoji=False)
+            # redrawn by the updates below, not by a refresh thread: handler files are parsed by
+            # worker processes forked while configs load, and a fork must not copy a thread that
+            # may hold stderr's lock
             self._bar = Progress(TextColumn("loading configs"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, transient=True)
+                                 TimeElapsedColumn(), console=console, transient=True,
+                                 auto_refresh=False)
             self._bar.start()
             self._task = self._bar.add_task("load", total=total)
         if done == total or done - self._shown >= max(1, total // 100):   # 10,000 files: 100 updates
             self._shown = done
-            self._bar.update(self._task, completed=done)
+            self._bar.update(self._task, completed=done, refresh=True)
 
     def close(self) -> None:
         if self._bar is not None:
