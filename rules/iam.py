@@ -595,14 +595,6 @@ accumulate as code changes and nobody dares to remove them without a list like t
         from analyzer.iam.effective import action_matches, resource_matches
         from analyzer.iam.resources import display
 
-        matches: dict = {}  # (pattern, resource key) -> bool: the same pairs recur across roles
-
-        def res_matches(pattern: str, key: str) -> bool:
-            hit = matches.get((pattern, key))
-            if hit is None:
-                hit = matches[(pattern, key)] = resource_matches(pattern, key)
-            return hit
-
         for role, rd in Q.nodes_of_kind(graph, "role"):
             fns = Q.functions_of_role(graph, role)
             if not fns or rd.get("opaque"):
@@ -617,7 +609,7 @@ accumulate as code changes and nobody dares to remove them without a list like t
                     continue
                 keys = d.get("resource_keys") or ["*"]
                 acts = {a for a in {a for a, _ in needed} if any(action_matches(p, a) for p in d["actions"])}
-                used = [(a, r) for a, r in needed if a in acts and any(res_matches(k, r) for k in keys)]
+                used = [(a, r) for a, r in needed if a in acts and any(resource_matches(k, r) for k in keys)]
                 if not used:
                     yield Hit(f"nothing {Q.function_names(graph, fns)} does needs this statement "
                               f"({', '.join(d['actions'])})", node=st, names=_names(graph, st, d),
@@ -625,9 +617,9 @@ accumulate as code changes and nobody dares to remove them without a list like t
                     continue
                 spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a, _ in used)]
                 wide = [p for p in d["actions"] if ("*" in p or "?" in p) and p not in spare_actions]
-                spare_res = [display(k) for k in keys if not any(res_matches(k, r) for _, r in used)]
+                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for _, r in used)]
                 wide_res = [display(k) for k in keys if k.strip() != "*" and "*" in k
-                            and any(res_matches(k, r) for _, r in used)
+                            and any(resource_matches(k, r) for _, r in used)
                             and all(r != k and r != "*" for _, r in used)]
                 parts = []
                 if spare_actions:

@@ -107,6 +107,7 @@ def action_matches(pattern: str, action: str) -> bool:
     return globs.fnmatchcase(action.lower(), pattern.lower())
 
 
+@lru_cache(maxsize=262144)
 def resource_matches(pattern: str, resource: str) -> bool:
     """IAM resource matching on comparable keys; a literal account matches `<accountId>`.
 
