@@ -79,8 +79,6 @@ class Index:
         found = self.functions_matching_name(name)
         if not region:  # any region
             return found
-        if _WILDCARDS.search(region) is None:  # a glob without wildcards is the text itself
-            return [fn for fn in found if self._region_of(fn) == region]
         return [fn for fn in found if globs.fnmatchcase(self._region_of(fn), region)]
 
     def output_of(self, value):
