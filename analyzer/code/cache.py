@@ -9,12 +9,12 @@ depends on all three)::
 
 ``sha256`` hashes the tag, the language and the file content: that is the cache key. A pack
 holds what one ``scan_many`` call over one set of files (its *scope*: the analyzed folder, or
-the folder that contains them all) found, so a warm run opens one file, and entries no longer used disappear when the
-pack is rewritten. The ``files`` table is a stat index: a file whose size, times and inode are
-unchanged since it was hashed (and was already older than two seconds then, the "racy git"
-rule) is not read again; any other file is read and hashed, and found by content. Per-file cache
-files were measured at 0.65 ms each to create (6.5 s for 10,000 handlers); a pack costs one
-write. Identical files are read once per run.
+the folder that contains them all) found, so a warm run opens one file, and entries no longer
+used disappear when the pack is rewritten. The ``files`` table is a stat index: a file whose
+size, times and inode are unchanged since it was hashed (and was already older than two seconds
+then, the "racy git" rule) is not read again; any other file is read and hashed, and found by
+content. Per-file cache files were measured at 0.65 ms each to create (6.5 s for 10,000
+handlers); a pack costs one write. Identical files are read once per run.
 
 Computed per-service summaries of botocore models live under ``<cache_dir>/services/`` (see
 actions.py), so a cold run with warm summaries does not import botocore either.
@@ -224,11 +224,8 @@ def scan_many(paths, cache_dir: Path | None = None, workers: int = 1, *, use_cac
     if prefetch is not None:
         cache, pack, use_cache = prefetch.cache, prefetch.pack, prefetch.pack is not None
     else:
-        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        pack = None
-        if use_cache:
-            actions.configure(cache)
-            pack = _Pack(cache, scope if scope is not None else _scope([a for _p, a in items]))
+        cache, pack = _open(cache_dir, use_cache,
+                            lambda: scope if scope is not None else _scope([a for _p, a in items]))
     results: dict[Path, CodeFacts | None] = {}
     pending = []  # (path, absolute path, stat, kind): not found through the stat index
     for p, apath in items:
@@ -297,14 +294,29 @@ def _serial(pending, pack, results, runtime=None) -> None:
             results[p] = facts
 
 
-def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
+def _open(cache_dir, use_cache: bool, scope) -> tuple:
+    """(cache folder, its pack for the scope `scope()` names, or None without the cache)."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if not use_cache:
+        return cache, None
+    actions.configure(cache)
+    return cache, _Pack(cache, scope())
+
+
+def _executor(workers: int, cache, pack, runtime):
+    """Worker processes that know the cache folder (`cache`, None without it) and the contents
+    the pack already holds, so they skip parsing those."""
     import concurrent.futures as cf
 
     known = frozenset(pack.facts) if pack is not None else frozenset()
+    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                  initargs=(cache, known, runtime))
+
+
+def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
     n = min(workers, len(pending))
     chunk = max(1, min(64, len(pending) // (n * 8)))
-    with cf.ProcessPoolExecutor(max_workers=n, initializer=_init_worker,
-                                initargs=(cache, known, runtime)) as pool:
+    with _executor(n, cache, pack, runtime) as pool:
         outs = pool.map(_job, [(apath, kind) for _p, apath, _st, kind in pending], chunksize=chunk)
         _collect(zip(pending, outs), pack, results, runtime)
 
@@ -356,11 +368,7 @@ class Prefetch:
 
     def __init__(self, cache_dir: Path | None, scope: str, workers: int = 2, *, use_cache: bool = True,
                  runtime: str | None = None):
-        self.cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.pack = None
-        if use_cache:
-            actions.configure(self.cache)
-            self.pack = _Pack(self.cache, scope)
+        self.cache, self.pack = _open(cache_dir, use_cache, lambda: scope)
         self.workers, self.runtime = workers, runtime
         self.pool = None
         self.waiting: list = []     # (absolute path, kind) not yet sent
@@ -388,12 +396,8 @@ class Prefetch:
                     continue
             self.waiting.append((apath, kind))
         if self.pool is None and len(self.waiting) >= max(2, POOL_MIN_FILES) and self.workers > 1:
-            import concurrent.futures as cf
-
-            known = frozenset(self.pack.facts) if self.pack is not None else frozenset()
-            self.pool = cf.ProcessPoolExecutor(
-                max_workers=self.workers, initializer=_init_worker,
-                initargs=(self.cache if self.pack is not None else None, known, self.runtime))
+            self.pool = _executor(self.workers, self.cache if self.pack is not None else None,
+                                  self.pack, self.runtime)
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:
                 self._send(self.waiting[:self.BATCH])
