@@ -101,7 +101,7 @@ def _load_one(root: Path, rel: str, project: Project, options: Options, by_dir: 
     doc = _read(root, rel, project, sites)
     if doc is None:
         return None
-    cs = by_dir.get(os.path.normpath(os.path.dirname(rel) or ".").replace(os.sep, "/")) if by_dir else None
+    cs = by_dir.get(_norm(os.path.dirname(rel) or ".")) if by_dir else None
     opts = Options(options.stage, options.region, options.params,
                    dict(cs.params) if cs else {}, options.config_params)
     resolver = Resolver(doc, root / rel, root, rel, opts)
@@ -281,8 +281,9 @@ def _compose_value(v, rel: str, span):
     return v
 
 
-def _norm(p: Path) -> str:
-    return os.path.normpath(p.as_posix()).replace(os.sep, "/")
+def _norm(p) -> str:
+    """A folder as a posix path, normalized (a Path or a str: no Path made per config)."""
+    return os.path.normpath(os.fspath(p)).replace(os.sep, "/")
 
 
 __all__ = ["load_project", "MList"]
