@@ -49,6 +49,7 @@ class Report:
     config: Config | None = None
     baseline: str | None = None    # the baseline file read, when there was one
     extensions: list = field(default_factory=list)   # other tools whose findings are merged (cfn-lint)
+    context: Context | None = field(default=None, repr=False)  # what the rules shared (minimal policies)
 
     _sources: dict = field(default_factory=dict, repr=False)
 
@@ -192,7 +193,8 @@ def audit(path: str | Path = ".", config: Config | None = None, *, stage=None, r
     findings = sort_findings(_suppress(findings, graph, ctx, selected, all_rules, baseline))
     return Report(root=project.root, findings=findings, graph=graph, project=project,
                   rules=all_rules, coverage=coverage(project), config=config,
-                  baseline=baseline.path if baseline is not None else None, extensions=extensions)
+                  baseline=baseline.path if baseline is not None else None, extensions=extensions,
+                  context=ctx)
 
 
 def _suppress(findings: list, graph, ctx: Context, selected: list, all_rules: list, baseline) -> list:

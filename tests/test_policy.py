@@ -136,3 +136,16 @@ def test_the_proposed_policy_pasted_back_passes_the_iam_and_discovery_rules(caps
     found = [(f["rule"], f["message"]) for f in json.loads(out)["findings"]
              if "placeOrder" in f["message"] and f["rule"][:4] in ("SLS1", "SLS2", "SLS4")]
     assert found == []
+
+
+def test_the_report_keeps_the_minimal_policies_the_rules_used(capsys):
+    """`audit()` hands back the rules' context: a library caller reads the same policy
+    `sls-audit policy` prints, without computing it again."""
+    from analyzer.api import audit
+
+    report = audit(FIXTURE, cache=False)
+    policies = report.context.minimal
+    cached = policies.of("fn:orders.placeOrder")
+    assert policies.of("fn:orders.placeOrder") is cached
+    printed = place_order_policy(capsys)["policy"]["Statement"]
+    assert [kept.actions for kept, _evidence in cached.merged()] == [tuple(s["Action"]) for s in printed]
