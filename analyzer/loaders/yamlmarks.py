@@ -60,9 +60,34 @@ def _end_event(start_mark, end_mark):
     return end_mark
 
 
+def _mapping_start(anchor, tag, implicit, start_mark, end_mark, flow_style):
+    """A mapping opens: the builder's frame for it, its container made here rather than from
+    an event object read back attribute by attribute (a third of all events open a container).
+    The frame: [container, start mark, anchor, tag, pending key, key span, size, merges]."""
+    container = _new_dict(MDict)  # what MDict() does, without running __init__
+    container.kspans = {}
+    container.vspans = {}
+    container.span = _OPEN_SPAN
+    container.hot = False
+    return [container, start_mark, anchor, tag, _NOKEY, None, 1, None]
+
+
+def _sequence_start(anchor, tag, implicit, start_mark, end_mark, flow_style):
+    """A sequence opens: its frame, as _mapping_start."""
+    container = _new_list(MList)
+    container.ispans = []
+    container.span = _OPEN_SPAN
+    container.hot = False
+    return [container, start_mark, anchor, tag, _NOKEY, None, 1, None]
+
+
+_new_dict, _new_list = dict.__new__, list.__new__
+_OPEN_SPAN = (0, 0, 0, 0)  # a container's span until it closes
+
 # what load_text puts in libyaml's module while it parses, and what it puts back after
 _FAST_EVENTS = {"ScalarEvent": _scalar_event, "MappingEndEvent": _end_event,
-                "SequenceEndEvent": _end_event}
+                "SequenceEndEvent": _end_event, "MappingStartEvent": _mapping_start,
+                "SequenceStartEvent": _sequence_start}
 _EVENTS = {name: getattr(yaml.events, name) for name in _FAST_EVENTS}
 _MARK = _cyaml.Mark if HAVE_LIBYAML else yaml.error.Mark
 
@@ -309,6 +334,10 @@ def _fast_events(get_event):  # pragma: no cover - exercised only without libyam
             return (ev.anchor, ev.tag, ev.implicit, ev.value, ev.start_mark, ev.end_mark, ev.style)
         if type(ev) is MappingEndEvent or type(ev) is SequenceEndEvent:
             return ev.end_mark
+        if type(ev) is MappingStartEvent:
+            return _mapping_start(ev.anchor, ev.tag, ev.implicit, ev.start_mark, ev.end_mark, ev.flow_style)
+        if type(ev) is SequenceStartEvent:
+            return _sequence_start(ev.anchor, ev.tag, ev.implicit, ev.start_mark, ev.end_mark, ev.flow_style)
         return ev
     return get
 
@@ -331,7 +360,8 @@ def _build(parser, warnings, sites: Sites):
     """The iterative builder: one frame per open container (the hot loop of loading)."""
     anchors: dict[str, tuple[object, int]] = {}
     open_anchors: set[str] = set()
-    # frame: [container, start_event, anchor, tag, pending_key, key_span, size, merges]
+    # frame: [container, start_mark, anchor, tag, pending_key, key_span, size, merges], made by
+    # _mapping_start / _sequence_start as the parser reports the container opening
     stack: list[list] = []
     root = None
     docs = 0
@@ -339,7 +369,6 @@ def _build(parser, warnings, sites: Sites):
     get_event = parser.get_event
     var_sites = sites.vars
     plain_start = _PLAIN_MAYBE_TYPED
-    new_dict, new_list = dict.__new__, list.__new__
     mark = _MARK
 
     while True:
@@ -371,28 +400,16 @@ def _build(parser, warnings, sites: Sites):
                     expanded += 1
                     continue
             size = cost = 1
-        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+        elif cls is list:  # a mapping or sequence opens: its frame (_mapping_start)
             if len(stack) >= MAX_DEPTH:
-                raise _error(f"nesting deeper than {MAX_DEPTH} levels", ev)
-            s = ev.start_mark
-            span0 = (s.line + 1, s.column + 1, s.line + 1, s.column + 1)
-            if cls is MappingStartEvent:  # what MDict() does, without a Python call
-                container = new_dict(MDict)
-                container.kspans = {}
-                container.vspans = {}
-            else:
-                container = new_list(MList)
-                container.ispans = []
-            container.span = span0
-            container.hot = False
-            if ev.anchor is not None:
-                open_anchors.add(ev.anchor)
-            stack.append([container, ev, ev.anchor, ev.tag, _NOKEY, None, 1, None])
+                raise _error(f"nesting deeper than {MAX_DEPTH} levels", ev[1])
+            if ev[2] is not None:
+                open_anchors.add(ev[2])
+            stack.append(ev)
             continue
         elif cls is mark:  # a mapping or sequence ends here (_end_event)
             frame = stack.pop()
-            value, start_ev, anchor, tag, _, _, size, merges = frame
-            sm = start_ev.start_mark
+            value, sm, anchor, tag, _, _, size, merges = frame
             value.span = span = (sm.line + 1, sm.column + 1, ev.line + 1, ev.column + 1)
             cost = 1  # the container itself; its entries were counted as they came
             if merges:
@@ -400,9 +417,9 @@ def _build(parser, warnings, sites: Sites):
             if tag is not None and tag != "!":
                 if tag.startswith(_STD_TAG):
                     if tag not in _STD_COLLECTION_TAGS:
-                        raise _error(f"unsupported tag !!{tag[len(_STD_TAG):]}", start_ev)
+                        raise _error(f"unsupported tag !!{tag[len(_STD_TAG):]}", sm)
                 else:
-                    value = _wrap_tag(tag, value, span, start_ev, sites)
+                    value = _wrap_tag(tag, value, span, sm, sites)
             if anchor is not None:
                 open_anchors.discard(anchor)
                 anchors[anchor] = (value, size)
