@@ -185,7 +185,7 @@ class Resolver:
         self._memo: dict = {}
         self._busy: set = set()
         self._shared = _Shared()   # chain depth and loaded files, shared with included files
-        self._site: tuple = (rel, 0, 0)
+        self._entry: tuple | None = None   # (container, key) being resolved: see _site()
         self._stage: str | None = options.stage
         self._region: str | None = options.region
         self._service_params = doc.get("params") if isinstance(doc, MDict) else None
@@ -266,19 +266,27 @@ class Resolver:
             return value
         if token in self._busy:
             return S.Unresolved("cycle", value, self.rel, reason="cycle")
-        span = _span_of(container, key)
-        saved = self._site
-        # the key names the site in fingerprints (two `${self:custom.x}` under different keys
-        # are two findings); a list index would change when the list is reordered
-        self._site = (self.rel, span[0], span[1], span, key if isinstance(key, str) else "")
+        saved = self._entry
+        self._entry = (container, key)
         self._busy.add(token)
         try:
             result = self.resolve_string(value)
         finally:
             self._busy.discard(token)
-            self._site = saved
+            self._entry = saved
         container[key] = result
         return result
+
+    def _site(self) -> tuple:
+        """(file, line, column, span, key) of the entry being resolved, for what is reported
+        about it; worked out only then (most entries report nothing). The key names the site in
+        fingerprints (two `${self:custom.x}` under different keys are two findings); a list
+        index would change when the list is reordered."""
+        if self._entry is None:
+            return (self.rel, 0, 0)
+        container, key = self._entry
+        span = _span_of(container, key)
+        return (self.rel, span[0], span[1], span, key if isinstance(key, str) else "")
 
     def _record_import(self, c) -> None:
         if id(c) not in self._imports_seen:
@@ -587,13 +595,13 @@ class Resolver:
 
     # ---- helpers ------------------------------------------------------------
     def _sym(self, cls, text: str, **kw):
-        site = self._site
+        site = self._site()
         sym = cls(kind=cls.__name__, ref=text[2:-1], file=site[0], line=site[1], column=site[2], **kw)
         self.symbols.append(sym)
         return sym
 
     def _unresolved(self, text: str, reason: str):
-        site = self._site
+        site = self._site()
         span = site[3] if len(site) > 3 else (site[1], site[2], site[1], site[2])
         self.diagnostics.append(Diagnostic(
             "SLS002", f"cannot resolve {text}: {reason}", site[0], span[0], span[1], span[2], span[3],
