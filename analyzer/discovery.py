@@ -59,26 +59,36 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
     start = path.resolve()
     prefix = relative_prefix(base, exclude_base)
     out.serverless_dirs = set()
-    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
-        d = Path(dirpath)
-        reld = _rel(d, base)
-        if ".serverless" in dirnames:  # where `sls package` left a template, read beside its service
+    # os.walk's order (folders and files sorted, depth first) on os.scandir entries and plain
+    # strings: their cached file types spare a system call per file and a Path per folder
+    stack = [(str(start), _rel(start, base))]
+    while stack:
+        dirpath, reld = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = list(it)
+        except OSError:
+            continue  # an unreadable folder is skipped, as os.walk skips it
+        dirs, files = [], []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                dirs.append(e)
+            elif e.name in _NAMES:
+                files.append(e)
+        if any(e.name == ".serverless" for e in dirs):  # where `sls package` left a template
             out.serverless_dirs.add(reld)
-        dirnames[:] = sorted(
-            n for n in dirnames
-            if n not in SKIP_DIRS and not _excluded(_join(prefix, _join(reld, n)), exclude)
-        )
-        names = set(filenames)
-        for name in sorted(names):
-            if name not in CONFIG_NAMES and name not in COMPOSE_NAMES and name not in DYNAMIC_NAMES:
-                continue
+        for e in sorted(files, key=_name):
+            name = e.name
             rel = _join(reld, name)
             if _excluded(_join(prefix, rel), exclude):
                 continue
-            full = d / name
-            if full.is_symlink():
+            if e.is_symlink():
                 try:
-                    real = full.resolve(strict=True)
+                    real = Path(e.path).resolve(strict=True)
                 except (OSError, RuntimeError):
                     out.problems.append((rel, "symbolic link that cannot be resolved (a loop?)"))
                     continue
@@ -86,7 +96,7 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
                     out.problems.append((rel, "symbolic link pointing outside the repository root"))
                     continue
             if name not in DYNAMIC_NAMES:  # dynamic configs are only reported, never read
-                problem = _unreadable(full)
+                problem = _unreadable(e)
                 if problem:
                     out.problems.append((rel, problem))
                     continue
@@ -96,11 +106,26 @@ def discover(path: Path, exclude: list[str] | None = None, root: Path | None = N
                 out.dynamic.append(rel)
             else:
                 out.configs.append(rel)
+        children = []
+        for e in sorted(dirs, key=_name):
+            sub = _join(reld, e.name)
+            if e.name in SKIP_DIRS or _excluded(_join(prefix, sub), exclude) or e.is_symlink():
+                continue  # folder symlinks are never followed
+            children.append((e.path, sub))
+        stack.extend(reversed(children))
     return out
 
 
-def _unreadable(path: Path) -> str | None:
-    """Why a config file must not be read, or None: not a regular file, or too large."""
+_NAMES = frozenset(CONFIG_NAMES + COMPOSE_NAMES + DYNAMIC_NAMES)
+
+
+def _name(entry) -> str:
+    return entry.name
+
+
+def _unreadable(path) -> str | None:
+    """Why a config file must not be read, or None: not a regular file, or too large.
+    `path`: a Path or an os.DirEntry (whose stat follows symlinks too)."""
     try:
         st = path.stat()
     except OSError as e:
