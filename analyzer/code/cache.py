@@ -113,13 +113,17 @@ class _Pack:
         self.changed = False
 
     def key_for(self, path: str, st, kind: str) -> str | None:
+        """The content key the stat index holds for a file with this stat; None: read it."""
         e = self.files.get(path)
         if (e and len(e) == 7 and e[0] == st.st_size and e[1] == st.st_mtime_ns
                 and e[2] == st.st_ctime_ns and e[3] == st.st_ino and e[4] == kind
                 and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < e[6]):
-            self.used_files[path] = e
             return e[5]
         return None
+
+    def keep(self, path: str) -> None:
+        """The file's stat index entry stays in the pack (it was used this run)."""
+        self.used_files[path] = self.files[path]
 
     def record(self, path: str, st, kind: str, key: str) -> None:
         e = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, kind, key, time.time_ns()]
@@ -228,23 +232,18 @@ def scan_many(paths, cache_dir: Path | None = None, workers: int = 1, *, use_cac
                             lambda: scope if scope is not None else _scope([a for _p, a in items]))
     results: dict[Path, CodeFacts | None] = {}
     pending = []  # (path, absolute path, stat, kind): not found through the stat index
+    looked = prefetch.looked if prefetch is not None else {}
     for p, apath in items:
-        kind = kind_for(apath, runtime)
-        if kind is None:
-            results[p] = CodeFacts(error=f"line 1: unsupported handler file type "
-                                         f"'{os.path.splitext(apath)[1]}'")
+        found = looked.get(apath)
+        if found is None:
+            found = _look(apath, runtime, pack)
+        if isinstance(found, CodeFacts):
+            results[p] = found
             continue
-        try:
-            st = os.stat(apath)
-        except OSError as exc:
-            results[p] = CodeFacts(error=f"line 1: cannot read file ({exc.strerror or exc})")
-            continue
-        if st.st_size > MAX_BYTES:
-            results[p] = CodeFacts(error=too_large(st.st_size))
-            continue
-        key = pack.key_for(apath, st, kind) if pack is not None else None
+        st, kind, key = found
         facts = pack.get(key) if key is not None else None
         if facts is not None:
+            pack.keep(apath)
             STATS["hits"] += 1
             results[p] = facts
         else:
@@ -259,6 +258,21 @@ def scan_many(paths, cache_dir: Path | None = None, workers: int = 1, *, use_cac
     if pack is not None:
         pack.save()
     return results
+
+
+def _look(apath: str, runtime: str | None, pack) -> tuple | CodeFacts:
+    """A file's (stat, kind, key the pack's stat index holds for it or None), or the error
+    that stops it being read."""
+    kind = kind_for(apath, runtime)
+    if kind is None:
+        return CodeFacts(error=f"line 1: unsupported handler file type '{os.path.splitext(apath)[1]}'")
+    try:
+        st = os.stat(apath)
+    except OSError as exc:
+        return CodeFacts(error=f"line 1: cannot read file ({exc.strerror or exc})")
+    if st.st_size > MAX_BYTES:
+        return CodeFacts(error=too_large(st.st_size))
+    return st, kind, pack.key_for(apath, st, kind) if pack is not None else None
 
 
 def _serial(pending, pack, results, runtime=None) -> None:
@@ -373,27 +387,23 @@ class Prefetch:
         self.pool = None
         self.waiting: list = []     # (absolute path, kind) not yet sent
         self.futures: dict = {}     # absolute path -> (future of its batch, index in the batch)
-        self.seen: set = set()
+        # absolute path -> what `_look` found, taken here once: scan_many uses it instead of
+        # asking again (and a stat taken before a worker reads the file pairs safely with the
+        # key of the content read)
+        self.looked: dict = {}
 
     def submit(self, paths) -> None:
-        """Files some config names as handlers; ones that cannot be read are left to scan_many."""
+        """Files some config names as handlers; scan_many reports the ones that cannot be read."""
         for path in paths:
-            apath = os.path.abspath(path)
-            if apath in self.seen:
+            apath = path if os.path.isabs(path) else os.path.abspath(path)
+            if apath in self.looked:
                 continue
-            self.seen.add(apath)
-            kind = kind_for(apath, self.runtime)
-            try:
-                st = os.stat(apath)
-            except OSError:
+            found = self.looked[apath] = _look(apath, self.runtime, self.pack)
+            if isinstance(found, CodeFacts):
                 continue
-            if kind is None or st.st_size > MAX_BYTES:
+            _st, kind, key = found
+            if key is not None and key in self.pack.facts:
                 continue
-            if self.pack is not None:
-                key = self.pack.key_for(apath, st, kind)
-                self.pack.used_files.pop(apath, None)  # scan_many decides what the pack keeps
-                if key is not None and key in self.pack.facts:
-                    continue
             self.waiting.append((apath, kind))
         if self.pool is None and len(self.waiting) >= max(2, POOL_MIN_FILES) and self.workers > 1:
             self.pool = _executor(self.workers, self.cache if self.pack is not None else None,
