@@ -592,7 +592,7 @@ accumulate as code changes and nobody dares to remove them without a list like t
     references = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_access-advisor.html",)
 
     def check(self, graph, context):
-        from analyzer.iam.effective import action_matches, resource_matches
+        from analyzer.iam.effective import action_matches, any_action_matches, resource_matches
         from analyzer.iam.resources import display
 
         for role, rd in Q.nodes_of_kind(graph, "role"):
@@ -602,14 +602,17 @@ accumulate as code changes and nobody dares to remove them without a list like t
             if not all(context.minimal.knowable(f) for f in fns):
                 continue
             pols = [context.minimal.of(f) for f in fns]
-            needed = set().union(*(_need_set(p) for p in pols))
+            needed: dict = {}  # action -> resource keys the functions need it on
+            for a, r in set().union(*(_need_set(p) for p in pols)):
+                needed.setdefault(a, []).append(r)
             for st in Q.statements_of_role(graph, role):
                 d = graph.nodes[st]
                 if d.get("framework") or d.get("effect") != "Allow" or not d.get("actions"):
                     continue
                 keys = d.get("resource_keys") or ["*"]
-                acts = {a for a in {a for a, _ in needed} if any(action_matches(p, a) for p in d["actions"])}
-                used = [(a, r) for a, r in needed if a in acts and any(resource_matches(k, r) for k in keys)]
+                granted = tuple(d["actions"])
+                used = [(a, r) for a, rs in needed.items() if any_action_matches(granted, a)
+                        for r in rs if any(resource_matches(k, r) for k in keys)]
                 if not used:
                     yield Hit(f"nothing {Q.function_names(graph, fns)} does needs this statement "
                               f"({', '.join(d['actions'])})", node=st, names=_names(graph, st, d),

@@ -134,14 +134,14 @@ def _account(text: str) -> str:
 
 def _action_in(g: Grant, action: str) -> bool:
     if g.actions:
-        return _any_action_matches(g.actions, action)
+        return any_action_matches(g.actions, action)
     if g.not_actions:
-        return not _any_action_matches(g.not_actions, action)
+        return not any_action_matches(g.not_actions, action)
     return False
 
 
 @lru_cache(maxsize=262144)
-def _any_action_matches(patterns: tuple, action: str) -> bool:
+def any_action_matches(patterns: tuple, action: str) -> bool:
     """Rules ask the same few actions of every role's grants: one cached answer per grant's
     action list (its patterns tried one by one cost more than the rest of `allowing`)."""
     return any(action_matches(p, action) for p in patterns)
