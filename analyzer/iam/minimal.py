@@ -72,6 +72,9 @@ class MinimalPolicies:
         self._catalog = catalog
         self._declared: dict[str, list] | None = None   # caller -> [(target, edge)], by target
         self._subscribed: set[str] = set()              # functions others subscribe to
+        # an SDK call's actions -> (its actions with their dependent ones, sorted; whether any
+        # acts on S3 objects): thousands of calls share a few dozen action lists
+        self._call_actions: dict[tuple, tuple[tuple, bool]] = {}
 
     @property
     def catalog(self):
@@ -154,12 +157,10 @@ class MinimalPolicies:
                     key = resource_key(arn, svc, index)
                     add(acts, (self._value(arn, svc, key),), (key,), f"{ev.type} event source", ev.loc)
         for call in code.get("calls", []):
-            actions = list(call.get("actions") or ())
-            if not actions:
+            if not call.get("actions"):
                 continue
-            for a in list(actions):
-                actions.extend(self.catalog.dependent_actions(a))
-            values, keys = self._bind(call, fn, svc, actions)
+            actions, object_level = self._actions_of(call["actions"])
+            values, keys = self._bind(call, fn, svc, object_level)
             loc = _code_loc(code.get("file"), call)
             add(actions, values, keys, f"{call.get('service')}.{call.get('operation')} in "
                 f"{code.get('file')}:{call.get('line')}", loc, from_code=True)
@@ -209,8 +210,23 @@ class MinimalPolicies:
             return {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}"}
         return {"Fn::GetAtt": [logical, "Arn"]}
 
-    def _bind(self, call, fn, svc, actions):
-        """Resource values and keys a call touches, shaped for the actions' resource types."""
+    def _actions_of(self, call_actions) -> tuple[tuple, bool]:
+        """A call's actions with the ones they depend on (sorted, as `add` keeps them), and
+        whether any of them acts on S3 objects (the resource is then `bucket/*`)."""
+        asked = tuple(call_actions)
+        found = self._call_actions.get(asked)
+        if found is None:
+            actions = list(asked)
+            for a in asked:
+                actions.extend(self.catalog.dependent_actions(a))
+            object_level = any("object" in {t for t, _ in self.catalog.resource_types(a)}
+                               for a in actions if a.startswith("s3:"))
+            found = self._call_actions[asked] = (tuple(sorted(set(actions))), object_level)
+        return found
+
+    def _bind(self, call, fn, svc, object_level: bool):
+        """Resource values and keys a call touches, shaped for the actions' resource types
+        (`object_level`: S3 object actions)."""
         ref = call.get("resource")
         key, value = "*", "*"
         if ref and fn is not None:
@@ -230,9 +246,7 @@ class MinimalPolicies:
                     key, value = self._named(call.get("service"), filled, svc)
         if key == "*":
             return ("*",), ("*",)
-        object_level = call.get("service") == "s3" and any(
-            "object" in {t for t, _ in self.catalog.resource_types(a)} for a in actions if a.startswith("s3:"))
-        if object_level and not key.endswith("*"):
+        if object_level and call.get("service") == "s3" and not key.endswith("*"):
             key = key + "/*"
             value = _object_value(value)
         return (value,), (key,)
