@@ -124,7 +124,7 @@ class MinimalPolicies:
         seen: set = set()
 
         def add(actions, resources, keys, evidence, loc, from_code=False):
-            actions = tuple(sorted(set(actions)))
+            """`actions`: sorted, each once (`_sorted_actions`)."""
             sig = (actions, tuple(keys))
             if sig in seen:
                 return
@@ -149,21 +149,22 @@ class MinimalPolicies:
             for kind, target in sorted(fn.destinations.items()):
                 acts, value, key = self._destination(target, svc)
                 if acts:
-                    add(acts, (value,), (key,), f"destinations.{kind}", fn.loc)
+                    add(_sorted_actions(acts), (value,), (key,), f"destinations.{kind}", fn.loc)
             for ev in fn.events:
                 acts = _poll_actions(ev)
                 if acts:
                     arn = ev.arn
                     key = resource_key(arn, svc, index)
-                    add(acts, (self._value(arn, svc, key),), (key,), f"{ev.type} event source", ev.loc)
-        for call in code.get("calls", []):
+                    add(_sorted_actions(acts), (self._value(arn, svc, key),), (key,), f"{ev.type} event source",
+                        ev.loc)
+        file = code.get("file")
+        for call in code.get("calls", ()):
             if not call.get("actions"):
                 continue
             actions, object_level = self._actions_of(call["actions"])
             values, keys = self._bind(call, fn, svc, object_level)
-            loc = _code_loc(code.get("file"), call)
-            add(actions, values, keys, f"{call.get('service')}.{call.get('operation')} in "
-                f"{code.get('file')}:{call.get('line')}", loc, from_code=True)
+            add(actions, values, keys, f"{call.get('service')}.{call.get('operation')} in {file}:{call.get('line')}",
+                _code_loc(file, call), from_code=True)
         return pol
 
     # ---- resources ---------------------------------------------------------
@@ -276,6 +277,12 @@ _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 def _sid(actions: tuple, n: int) -> str:
     """`dynamodb:PutItem` -> `DynamodbPutItem1`: readable, unique in the policy, IAM-valid."""
     return (_sid_head(actions[0]) if actions else "Grant") + str(n)
+
+
+@lru_cache(maxsize=4096)
+def _sorted_actions(actions: tuple) -> tuple:
+    """Actions sorted, each once, as a need keeps them (a few distinct lists in a repository)."""
+    return tuple(sorted(set(actions)))
 
 
 @lru_cache(maxsize=4096)
