@@ -709,9 +709,9 @@ provider:
                               fix="add the statement `sls-audit policy` proposes for this function")
 
 
-def _need_set(pol) -> set:
+def _need_set(pol) -> frozenset:
     """(action, resource key) pairs a minimal policy needs."""
-    return {(a, k) for n in pol.needs for a in n.actions for k in n.keys}
+    return pol.pairs()
 
 
 RULES = [WildcardAction, WildcardResource, NotActionAllow, PrivilegeEscalation, UnknownAction,

@@ -44,6 +44,14 @@ class MinimalPolicy:
     needs: list = field(default_factory=list)
     known: bool = True
     why_unknown: str = ""
+    _pairs: frozenset | None = field(default=None, repr=False, compare=False)
+
+    def pairs(self) -> frozenset:
+        """(action, resource key) pairs the policy needs; made once (rules compare them per
+        role, and policies do not change once computed)."""
+        if self._pairs is None:
+            self._pairs = frozenset({(a, k) for n in self.needs for a in n.actions for k in n.keys})
+        return self._pairs
 
     def actions(self) -> set[str]:
         return {a for n in self.needs for a in n.actions}
