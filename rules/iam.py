@@ -611,29 +611,39 @@ accumulate as code changes and nobody dares to remove them without a list like t
                     continue
                 keys = d.get("resource_keys") or ["*"]
                 granted = tuple(d["actions"])
-                used = [(a, r) for a, rs in needed.items() if any_action_matches(granted, a)
-                        for r in rs if any(resource_matches(k, r) for k in keys)]
-                if not used:
+                fits: dict = {}  # needed resource key -> whether one of the statement's keys covers it
+                used_actions, used_res = set(), set()
+                for a, rs in needed.items():
+                    if not any_action_matches(granted, a):
+                        continue
+                    for r in rs:
+                        fit = fits.get(r)
+                        if fit is None:
+                            fit = fits[r] = any(resource_matches(k, r) for k in keys)
+                        if fit:
+                            used_actions.add(a)
+                            used_res.add(r)
+                if not used_actions:
                     yield Hit(f"nothing {Q.function_names(graph, fns)} does needs this statement "
                               f"({', '.join(d['actions'])})", node=st, names=_names(graph, st, d),
                               fix="remove the statement")
                     continue
-                spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a, _ in used)]
+                spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a in used_actions)]
                 wide = [p for p in d["actions"] if ("*" in p or "?" in p) and p not in spare_actions]
-                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for _, r in used)]
+                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for r in used_res)]
                 wide_res = [display(k) for k in keys if k.strip() != "*" and "*" in k
-                            and any(resource_matches(k, r) for _, r in used)
-                            and all(r != k and r != "*" for _, r in used)]
+                            and any(resource_matches(k, r) for r in used_res)
+                            and all(r != k and r != "*" for r in used_res)]
                 parts = []
                 if spare_actions:
                     parts.append("actions no function needs: " + ", ".join(spare_actions))
                 if wide:
-                    needed_here = sorted({a for a, _ in used})
+                    needed_here = sorted(used_actions)
                     parts.append(f"{', '.join(wide)} where only {', '.join(needed_here)} is needed")
                 if spare_res:
                     parts.append("resources no function touches: " + ", ".join(spare_res))
                 if wide_res:
-                    touched = sorted({display(r) for _, r in used})
+                    touched = sorted({display(r) for r in used_res})
                     parts.append(f"{', '.join(wide_res)} where only {', '.join(touched)} is touched")
                 if parts:
                     yield Hit("grants more than needed: " + "; ".join(parts), node=st,
