@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 from ..discovery import Discovered
@@ -182,9 +183,7 @@ def _handler_file(root_s: str, base_rel: str, handler, runtime: str, listings: d
     if not handler or "." not in handler:
         return None
     module = handler.rsplit(".", 1)[0]
-    runtime = runtime.lower()
-    exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
-    for ext in exts:
+    for ext in _exts_for(runtime):
         cand = os.path.normpath(os.path.join(base_rel, module + ext))
         if cand.startswith("..") or os.path.isabs(cand):
             return None
@@ -197,6 +196,13 @@ def _handler_file(root_s: str, base_rel: str, handler, runtime: str, listings: d
         if name in listing or os.path.isfile(os.path.join(root_s, cand)):
             return cand.replace(os.sep, "/")
     return None
+
+
+@lru_cache(maxsize=256)
+def _exts_for(runtime: str) -> tuple:
+    """The source file extensions a runtime's handlers may have (a few runtimes per run)."""
+    runtime = runtime.lower()
+    return next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
 
 
 def _files_in(folder: str) -> frozenset:
