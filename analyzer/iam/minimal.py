@@ -80,6 +80,7 @@ class MinimalPolicies:
         self._catalog = catalog
         self._declared: dict[str, list] | None = None   # caller -> [(target, edge)], by target
         self._subscribed: set[str] = set()              # functions others subscribe to
+        self._knowable: set[str] | None = None          # functions whose code was fully read
         # an SDK call's actions -> (its actions with their dependent ones, sorted; whether any
         # acts on S3 objects): thousands of calls share a few dozen action lists
         self._call_actions: dict[tuple, tuple[tuple, bool]] = {}
@@ -94,7 +95,10 @@ class MinimalPolicies:
 
     def knowable(self, fn: str) -> bool:
         """Cheap: whether `of(fn)` will be complete (its handler code was fully read)."""
-        return (self.g.nodes[fn].get("code") or {}).get("status") == "scanned"
+        if self._knowable is None:  # rules ask this of every function, several times
+            self._knowable = {n for n, d in Q.nodes_of_kind(self.g, "function")
+                              if (d.get("code") or {}).get("status") == "scanned"}
+        return fn in self._knowable
 
     def of(self, fn: str) -> MinimalPolicy:
         if fn not in self._cache:
