@@ -158,7 +158,7 @@ class MinimalPolicies:
             add(("sns:Publish",), ({"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{topic}"},),
                 (arn,), f"other functions subscribe to {fn.name}'s lifecycle events", fn.loc)
         if fn is not None:
-            for kind, target in sorted(fn.destinations.items()):
+            for kind, target in sorted(fn.destinations.items()) if fn.destinations else ():
                 acts, value, key = self._destination(target, svc)
                 if acts:
                     add(_sorted_actions(acts), (value,), (key,), f"destinations.{kind}", fn.loc)
@@ -173,9 +173,10 @@ class MinimalPolicies:
         for call in code.get("calls", ()):
             if not call.get("actions"):
                 continue
+            service = call.get("service")
             actions, object_level = self._actions_of(call["actions"])
-            values, keys = self._bind(call, fn, svc, object_level)
-            add(actions, values, keys, f"{call.get('service')}.{call.get('operation')} in {file}:{call.get('line')}",
+            values, keys = self._bind(call.get("resource"), service, fn, svc, object_level)
+            add(actions, values, keys, f"{service}.{call.get('operation')} in {file}:{call.get('line')}",
                 _code_loc(file, call), from_code=True)
         return pol
 
@@ -237,29 +238,28 @@ class MinimalPolicies:
             found = self._call_actions[asked] = (tuple(sorted(set(actions))), object_level)
         return found
 
-    def _bind(self, call, fn, svc, object_level: bool):
-        """Resource values and keys a call touches, shaped for the actions' resource types
-        (`object_level`: S3 object actions)."""
-        ref = call.get("resource")
+    def _bind(self, ref, service, fn, svc, object_level: bool):
+        """Resource values and keys a call of `service` touches through `ref` (its resource
+        argument), shaped for the actions' resource types (`object_level`: S3 object actions)."""
         key, value = "*", "*"
         if ref and fn is not None:
             kind, text = ref.get("kind"), ref.get("value", "")
             if kind == "env" and text in fn.environment:
                 raw = fn.environment[text]
                 if isinstance(raw, str) and not raw.startswith("arn:"):
-                    key, value = self._named(call.get("service"), raw, svc)
+                    key, value = self._named(service, raw, svc)
                 else:
                     key = resource_key(raw, svc, self.index)
                     value = self._value(raw, svc, key)
             elif kind == "literal":
-                key, value = self._named(call.get("service"), text, svc)
+                key, value = self._named(service, text, svc)
             elif kind == "template":
                 filled = _fill_template(text, fn.environment)
                 if filled is not None:
-                    key, value = self._named(call.get("service"), filled, svc)
+                    key, value = self._named(service, filled, svc)
         if key == "*":
             return ("*",), ("*",)
-        if object_level and call.get("service") == "s3" and not key.endswith("*"):
+        if object_level and service == "s3" and not key.endswith("*"):
             key = key + "/*"
             value = _object_value(value)
         return (value,), (key,)
