@@ -700,13 +700,14 @@ provider:
         for fn, d in Q.nodes_of_kind(graph, "function"):
             if not context.minimal.knowable(fn):
                 continue
-            pol = context.minimal.of(fn)
-            eff = effective_policy(graph, fn)
-            if eff.opaque or eff.role is None:
-                continue
-            for need in pol.needs:
+            eff = None  # read at the first call in code (a sixth of mono's functions make none)
+            for need in context.minimal.of(fn).needs:
                 if not need.from_code:
                     continue
+                if eff is None:
+                    eff = effective_policy(graph, fn)
+                if eff.opaque or eff.role is None:
+                    break
                 missing = [a for a in need.actions if not any(allows(eff, a, k) for k in need.keys)]
                 if missing:
                     from analyzer.iam.resources import display
