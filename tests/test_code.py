@@ -952,14 +952,13 @@ def test_process_pool_gives_the_same_results(tmp_path, monkeypatch):
                                tmp_path / "missing.js"]
     monkeypatch.setattr(code_cache, "POOL_MIN_FILES", 2)
     pools = []
-    import concurrent.futures as cf
 
-    class CountingPool(cf.ProcessPoolExecutor):
-        def __init__(self, *a, **k):
-            pools.append(k.get("max_workers"))
-            super().__init__(*a, **k)
+    class CountingWorkers(code_cache._Workers):
+        def __init__(self, n, *a, **k):
+            pools.append(n)
+            super().__init__(n, *a, **k)
 
-    monkeypatch.setattr(cf, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(code_cache, "_Workers", CountingWorkers)
     one = scan_many(files, tmp_path / "c1", workers=1)
     assert pools == []
     two = scan_many(files, tmp_path / "c2", workers=2)
@@ -1004,3 +1003,13 @@ def test_botocore_and_tree_sitter_load_only_when_needed(tmp_path):
                    "print('botocore' in sys.modules, 'tree_sitter' in sys.modules)") == "False False"
     assert _python(probe) == f"{len(files)} True True"  # cold
     assert _python(probe) == f"{len(files)} False False"  # warm
+
+
+def test_a_pool_whose_worker_dies_gives_the_same_results(tmp_path, monkeypatch):
+    import os
+
+    files = handler_files()
+    monkeypatch.setattr(code_cache, "POOL_MIN_FILES", 2)
+    one = scan_many(files, tmp_path / "c1", workers=1)
+    monkeypatch.setattr(code_cache, "_jobs", lambda batch: os._exit(3))  # in the forked workers
+    assert scan_many(files, tmp_path / "c2", workers=2) == one

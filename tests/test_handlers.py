@@ -51,8 +51,6 @@ def _codes(graph) -> dict:
 def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worker(tmp_path, monkeypatch):
     """Handler files start being parsed as each config names them (the loader's idle core),
     with the same facts as reading them one by one; a warm cache sends nothing to workers."""
-    import concurrent.futures as cf
-
     from analyzer.code import cache as code_cache
 
     _many_handlers(tmp_path / "repo")
@@ -62,16 +60,16 @@ def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worke
 
     pools, submitted = [], []
 
-    class CountingPool(cf.ProcessPoolExecutor):
-        def __init__(self, *a, **k):
-            pools.append(k.get("max_workers"))
-            super().__init__(*a, **k)
+    class CountingWorkers(code_cache._Workers):
+        def __init__(self, n, *a, **k):
+            pools.append(n)
+            super().__init__(n, *a, **k)
 
-        def submit(self, fn, *args, **kwargs):
-            submitted.append(len(args[0]) if args else 0)
-            return super().submit(fn, *args, **kwargs)
+        def put(self, batch_id, batch):
+            submitted.append(len(batch))
+            return super().put(batch_id, batch)
 
-    monkeypatch.setattr(cf, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(code_cache, "_Workers", CountingWorkers)
     monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
     ahead = []
     real = code_cache.Prefetch.submit
@@ -139,3 +137,18 @@ def test_handler_files_are_looked_up_once_per_folder_handler_and_runtime(tmp_pat
     assert named == [[str(tmp_path.resolve() / "src" / n) for n in ("h.py", "h.js", "h.py")]]
     assert sorted(listed) == [("src/gone.main", "python3.11"), ("src/h.main", "nodejs20.x"),
                               ("src/h.main", "python3.11")]
+
+
+def test_a_worker_that_dies_costs_only_speed(tmp_path, monkeypatch):
+    """A worker process killed mid-run (out of memory, a crash in a parser): the files it held
+    are read in the main process, with the same facts."""
+    import os
+
+    from analyzer.code import cache as code_cache
+
+    _many_handlers(tmp_path / "repo")
+    _, serial, _ = load(tmp_path / "repo", cache=False, code=True)
+    monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
+    monkeypatch.setattr(code_cache, "_jobs", lambda batch: os._exit(3))  # in the forked workers
+    _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
+    assert _codes(g) == _codes(serial)
