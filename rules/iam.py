@@ -592,7 +592,7 @@ accumulate as code changes and nobody dares to remove them without a list like t
     references = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_access-advisor.html",)
 
     def check(self, graph, context):
-        from analyzer.iam.effective import action_matches, resource_matches
+        from analyzer.iam.effective import action_matches, any_action_matches, resource_matches
         from analyzer.iam.resources import display
 
         for role, rd in Q.nodes_of_kind(graph, "role"):
@@ -602,35 +602,48 @@ accumulate as code changes and nobody dares to remove them without a list like t
             if not all(context.minimal.knowable(f) for f in fns):
                 continue
             pols = [context.minimal.of(f) for f in fns]
-            needed = set().union(*(_need_set(p) for p in pols))
+            needed: dict = {}  # action -> resource keys the functions need it on
+            for a, r in set().union(*(_need_set(p) for p in pols)):
+                needed.setdefault(a, []).append(r)
             for st in Q.statements_of_role(graph, role):
                 d = graph.nodes[st]
                 if d.get("framework") or d.get("effect") != "Allow" or not d.get("actions"):
                     continue
                 keys = d.get("resource_keys") or ["*"]
-                acts = {a for a in {a for a, _ in needed} if any(action_matches(p, a) for p in d["actions"])}
-                used = [(a, r) for a, r in needed if a in acts and any(resource_matches(k, r) for k in keys)]
-                if not used:
+                granted = tuple(d["actions"])
+                fits: dict = {}  # needed resource key -> whether one of the statement's keys covers it
+                used_actions, used_res = set(), set()
+                for a, rs in needed.items():
+                    if not any_action_matches(granted, a):
+                        continue
+                    for r in rs:
+                        fit = fits.get(r)
+                        if fit is None:
+                            fit = fits[r] = any(resource_matches(k, r) for k in keys)
+                        if fit:
+                            used_actions.add(a)
+                            used_res.add(r)
+                if not used_actions:
                     yield Hit(f"nothing {Q.function_names(graph, fns)} does needs this statement "
                               f"({', '.join(d['actions'])})", node=st, names=_names(graph, st, d),
                               fix="remove the statement")
                     continue
-                spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a, _ in used)]
+                spare_actions = [p for p in d["actions"] if not any(action_matches(p, a) for a in used_actions)]
                 wide = [p for p in d["actions"] if ("*" in p or "?" in p) and p not in spare_actions]
-                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for _, r in used)]
+                spare_res = [display(k) for k in keys if not any(resource_matches(k, r) for r in used_res)]
                 wide_res = [display(k) for k in keys if k.strip() != "*" and "*" in k
-                            and any(resource_matches(k, r) for _, r in used)
-                            and all(r != k and r != "*" for _, r in used)]
+                            and any(resource_matches(k, r) for r in used_res)
+                            and all(r != k and r != "*" for r in used_res)]
                 parts = []
                 if spare_actions:
                     parts.append("actions no function needs: " + ", ".join(spare_actions))
                 if wide:
-                    needed_here = sorted({a for a, _ in used})
+                    needed_here = sorted(used_actions)
                     parts.append(f"{', '.join(wide)} where only {', '.join(needed_here)} is needed")
                 if spare_res:
                     parts.append("resources no function touches: " + ", ".join(spare_res))
                 if wide_res:
-                    touched = sorted({display(r) for _, r in used})
+                    touched = sorted({display(r) for r in used_res})
                     parts.append(f"{', '.join(wide_res)} where only {', '.join(touched)} is touched")
                 if parts:
                     yield Hit("grants more than needed: " + "; ".join(parts), node=st,
@@ -687,13 +700,14 @@ provider:
         for fn, d in Q.nodes_of_kind(graph, "function"):
             if not context.minimal.knowable(fn):
                 continue
-            pol = context.minimal.of(fn)
-            eff = effective_policy(graph, fn)
-            if eff.opaque or eff.role is None:
-                continue
-            for need in pol.needs:
+            eff = None  # read at the first call in code (a sixth of mono's functions make none)
+            for need in context.minimal.of(fn).needs:
                 if not need.from_code:
                     continue
+                if eff is None:
+                    eff = effective_policy(graph, fn)
+                if eff.opaque or eff.role is None:
+                    break
                 missing = [a for a in need.actions if not any(allows(eff, a, k) for k in need.keys)]
                 if missing:
                     from analyzer.iam.resources import display
@@ -706,9 +720,9 @@ provider:
                               fix="add the statement `sls-audit policy` proposes for this function")
 
 
-def _need_set(pol) -> set:
+def _need_set(pol) -> frozenset:
     """(action, resource key) pairs a minimal policy needs."""
-    return {(a, k) for n in pol.needs for a in n.actions for k in n.keys}
+    return pol.pairs()
 
 
 RULES = [WildcardAction, WildcardResource, NotActionAllow, PrivilegeEscalation, UnknownAction,

@@ -910,6 +910,35 @@ def test_scan_many_reports_unreadable_files(tmp_path):
         "line 1: unsupported handler file type '.rb'"]
 
 
+def test_scan_many_takes_what_the_prefetch_looked_up(tmp_path, monkeypatch):
+    """Files a Prefetch was told about are not looked up again: the same results (warm, cold,
+    unreadable alike) and the same pack as without it."""
+    cache = tmp_path / "cache"
+    big = tmp_path / "big.js"
+    big.write_bytes(b" " * (MAX_BYTES + 1))
+    new = tmp_path / "new.py"
+    new.write_text("import boto3\nboto3.client('sqs').purge_queue()\n")
+    warm = [str(f) for f in handler_files()]
+    files = warm + [str(new), str(tmp_path / "gone.py"), str(big), str(tmp_path / "x.rb")]
+    monkeypatch.setattr(code_cache, "RACY_NS", 0)  # the fixture files count as old
+    scan_many(warm, cache, scope=str(tmp_path))
+    alone = scan_many(files, cache, scope=str(tmp_path))
+    [pack] = packs(cache)
+    stored = json.loads(pack.read_text())
+
+    scan_many(warm, cache, scope=str(tmp_path))  # the same pack as before `alone`
+    ahead = code_cache.Prefetch(cache, str(tmp_path), workers=1)
+    ahead.submit(files)
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(code_cache.os, "stat", lambda *a, **k: stats.append(a) or real_stat(*a, **k))
+    with_prefetch = scan_many(files, cache, prefetch=ahead)
+    assert [a for a in stats if a[0] in files] == []  # no file asked for again
+    assert with_prefetch == alone and list(with_prefetch) == files
+    assert json.loads(pack.read_text())["facts"] == stored["facts"]
+    assert sorted(json.loads(pack.read_text())["files"]) == sorted(stored["files"])
+
+
 def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "sls-audit"
@@ -923,14 +952,13 @@ def test_process_pool_gives_the_same_results(tmp_path, monkeypatch):
                                tmp_path / "missing.js"]
     monkeypatch.setattr(code_cache, "POOL_MIN_FILES", 2)
     pools = []
-    import concurrent.futures as cf
 
-    class CountingPool(cf.ProcessPoolExecutor):
-        def __init__(self, *a, **k):
-            pools.append(k.get("max_workers"))
-            super().__init__(*a, **k)
+    class CountingWorkers(code_cache._Workers):
+        def __init__(self, n, *a, **k):
+            pools.append(n)
+            super().__init__(n, *a, **k)
 
-    monkeypatch.setattr(cf, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(code_cache, "_Workers", CountingWorkers)
     one = scan_many(files, tmp_path / "c1", workers=1)
     assert pools == []
     two = scan_many(files, tmp_path / "c2", workers=2)
@@ -975,3 +1003,13 @@ def test_botocore_and_tree_sitter_load_only_when_needed(tmp_path):
                    "print('botocore' in sys.modules, 'tree_sitter' in sys.modules)") == "False False"
     assert _python(probe) == f"{len(files)} True True"  # cold
     assert _python(probe) == f"{len(files)} False False"  # warm
+
+
+def test_a_pool_whose_worker_dies_gives_the_same_results(tmp_path, monkeypatch):
+    import os
+
+    files = handler_files()
+    monkeypatch.setattr(code_cache, "POOL_MIN_FILES", 2)
+    one = scan_many(files, tmp_path / "c1", workers=1)
+    monkeypatch.setattr(code_cache, "_jobs", lambda batch: os._exit(3))  # in the forked workers
+    assert scan_many(files, tmp_path / "c2", workers=2) == one

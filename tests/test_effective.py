@@ -89,3 +89,28 @@ def test_literal_account_is_the_repository_account():
     assert resource_matches("arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sqs:us-east-1:<accountId>:q")
     assert resource_matches("arn:aws:lambda:*:*:function:users-dev-*", "arn:aws:lambda:eu-west-1:<accountId>:function:users-dev-get")
     assert not resource_matches("arn:aws:lambda:*:*:function:users-prod-*", "arn:aws:lambda:eu-west-1:<accountId>:function:users-dev-get")
+
+
+def test_a_built_graph_gives_each_function_the_role_the_graph_query_names():
+    """effective_policy reads a frozen graph's roles from one pass over its `assumes` edges:
+    the same role as `queries.role_of` (the first in id order when a function has several)."""
+    import networkx as nx
+
+    from analyzer.graph import queries as Q
+
+    for repo in ("post", "iam"):
+        if not (FIXTURES / repo).is_dir():
+            continue
+        _, g, _ = load(FIXTURES / repo, code=False)
+        assert nx.is_frozen(g)
+        for fn, _d in Q.nodes_of_kind(g, "function"):
+            assert effective_policy(g, fn).role == Q.role_of(g, fn)
+    g = nx.MultiDiGraph()
+    g.add_node("fn:a", kind="function")
+    g.add_node("fn:b", kind="function")
+    for role in ("role:z", "role:m"):
+        g.add_node(role, kind="role")
+        g.add_edge("fn:a", role, kind="assumes")
+    nx.freeze(g)
+    assert effective_policy(g, "fn:a").role == Q.role_of(g, "fn:a") == "role:m"
+    assert effective_policy(g, "fn:b").role is None and effective_policy(g, "fn:b").opaque

@@ -51,8 +51,6 @@ def _codes(graph) -> dict:
 def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worker(tmp_path, monkeypatch):
     """Handler files start being parsed as each config names them (the loader's idle core),
     with the same facts as reading them one by one; a warm cache sends nothing to workers."""
-    import concurrent.futures as cf
-
     from analyzer.code import cache as code_cache
 
     _many_handlers(tmp_path / "repo")
@@ -62,16 +60,16 @@ def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worke
 
     pools, submitted = [], []
 
-    class CountingPool(cf.ProcessPoolExecutor):
-        def __init__(self, *a, **k):
-            pools.append(k.get("max_workers"))
-            super().__init__(*a, **k)
+    class CountingWorkers(code_cache._Workers):
+        def __init__(self, n, *a, **k):
+            pools.append(n)
+            super().__init__(n, *a, **k)
 
-        def submit(self, fn, *args, **kwargs):
-            submitted.append(len(args[0]) if args else 0)
-            return super().submit(fn, *args, **kwargs)
+        def put(self, batch_id, batch):
+            submitted.append(len(batch))
+            return super().put(batch_id, batch)
 
-    monkeypatch.setattr(cf, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(code_cache, "_Workers", CountingWorkers)
     monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
     ahead = []
     real = code_cache.Prefetch.submit
@@ -110,3 +108,47 @@ def test_a_handler_edited_after_the_cache_was_written_is_read_again(tmp_path, mo
     _, g, _ = load(tmp_path / "repo", cache_dir=cache, code=True)
     code = g.nodes["fn:svc3.fn4"]["code"]
     assert [(c["service"], c["operation"]) for c in code["calls"]] == [("s3", "GetObject")]
+
+
+def test_handler_files_are_looked_up_once_per_folder_handler_and_runtime(tmp_path, monkeypatch):
+    """The prefetch feed and the model share one lookup per (folder, handler, runtime): the same
+    handler names a different file for another runtime, and both passes agree."""
+    from analyzer.config import load_config
+    from analyzer.discovery import discover
+    from analyzer.api import make_options
+    from analyzer.loaders import project as P
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "h.py").write_text("def main(e, c):\n    return 1\n")
+    (tmp_path / "src" / "h.js").write_text("exports.main = async () => 1;\n")
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  runtime: python3.11\nfunctions:\n"
+        "  a:\n    handler: src/h.main\n  b:\n    handler: src/h.main\n    runtime: nodejs20.x\n"
+        "  c:\n    handler: src/h.main\n  d:\n    handler: src/gone.main\n")
+    listed = []
+    real = P._handler_file
+    monkeypatch.setattr(P, "_handler_file", lambda *a: listed.append(a[2:4]) or real(*a))
+    named = []
+    cfg = load_config(start=tmp_path)
+    found = discover(tmp_path, cfg.exclude, exclude_base=cfg.base_dir)
+    project = P.load_project(found, make_options(cfg), cfg.framework, handlers_named=named.append)
+    files = {f.name: f.handler_file for s in project.services for f in s.functions}
+    assert files == {"a": "src/h.py", "b": "src/h.js", "c": "src/h.py", "d": None}
+    assert named == [[str(tmp_path.resolve() / "src" / n) for n in ("h.py", "h.js", "h.py")]]
+    assert sorted(listed) == [("src/gone.main", "python3.11"), ("src/h.main", "nodejs20.x"),
+                              ("src/h.main", "python3.11")]
+
+
+def test_a_worker_that_dies_costs_only_speed(tmp_path, monkeypatch):
+    """A worker process killed mid-run (out of memory, a crash in a parser): the files it held
+    are read in the main process, with the same facts."""
+    import os
+
+    from analyzer.code import cache as code_cache
+
+    _many_handlers(tmp_path / "repo")
+    _, serial, _ = load(tmp_path / "repo", cache=False, code=True)
+    monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
+    monkeypatch.setattr(code_cache, "_jobs", lambda batch: os._exit(3))  # in the forked workers
+    _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
+    assert _codes(g) == _codes(serial)

@@ -113,13 +113,17 @@ class _Pack:
         self.changed = False
 
     def key_for(self, path: str, st, kind: str) -> str | None:
+        """The content key the stat index holds for a file with this stat; None: read it."""
         e = self.files.get(path)
         if (e and len(e) == 7 and e[0] == st.st_size and e[1] == st.st_mtime_ns
                 and e[2] == st.st_ctime_ns and e[3] == st.st_ino and e[4] == kind
                 and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < e[6]):
-            self.used_files[path] = e
             return e[5]
         return None
+
+    def keep(self, path: str) -> None:
+        """The file's stat index entry stays in the pack (it was used this run)."""
+        self.used_files[path] = self.files[path]
 
     def record(self, path: str, st, kind: str, key: str) -> None:
         e = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, kind, key, time.time_ns()]
@@ -228,23 +232,18 @@ def scan_many(paths, cache_dir: Path | None = None, workers: int = 1, *, use_cac
                             lambda: scope if scope is not None else _scope([a for _p, a in items]))
     results: dict[Path, CodeFacts | None] = {}
     pending = []  # (path, absolute path, stat, kind): not found through the stat index
+    looked = prefetch.looked if prefetch is not None else {}
     for p, apath in items:
-        kind = kind_for(apath, runtime)
-        if kind is None:
-            results[p] = CodeFacts(error=f"line 1: unsupported handler file type "
-                                         f"'{os.path.splitext(apath)[1]}'")
+        found = looked.get(apath)
+        if found is None:
+            found = _look(apath, runtime, pack)
+        if isinstance(found, CodeFacts):
+            results[p] = found
             continue
-        try:
-            st = os.stat(apath)
-        except OSError as exc:
-            results[p] = CodeFacts(error=f"line 1: cannot read file ({exc.strerror or exc})")
-            continue
-        if st.st_size > MAX_BYTES:
-            results[p] = CodeFacts(error=too_large(st.st_size))
-            continue
-        key = pack.key_for(apath, st, kind) if pack is not None else None
+        st, kind, key = found
         facts = pack.get(key) if key is not None else None
         if facts is not None:
+            pack.keep(apath)
             STATS["hits"] += 1
             results[p] = facts
         else:
@@ -259,6 +258,21 @@ def scan_many(paths, cache_dir: Path | None = None, workers: int = 1, *, use_cac
     if pack is not None:
         pack.save()
     return results
+
+
+def _look(apath: str, runtime: str | None, pack) -> tuple | CodeFacts:
+    """A file's (stat, kind, key the pack's stat index holds for it or None), or the error
+    that stops it being read."""
+    kind = kind_for(apath, runtime)
+    if kind is None:
+        return CodeFacts(error=f"line 1: unsupported handler file type '{os.path.splitext(apath)[1]}'")
+    try:
+        st = os.stat(apath)
+    except OSError as exc:
+        return CodeFacts(error=f"line 1: cannot read file ({exc.strerror or exc})")
+    if st.st_size > MAX_BYTES:
+        return CodeFacts(error=too_large(st.st_size))
+    return st, kind, pack.key_for(apath, st, kind) if pack is not None else None
 
 
 def _serial(pending, pack, results, runtime=None) -> None:
@@ -303,22 +317,114 @@ def _open(cache_dir, use_cache: bool, scope) -> tuple:
     return cache, _Pack(cache, scope())
 
 
-def _executor(workers: int, cache, pack, runtime):
-    """Worker processes that know the cache folder (`cache`, None without it) and the contents
-    the pack already holds, so they skip parsing those."""
-    import concurrent.futures as cf
+class _Workers:
+    """Forked worker processes, fed through one pipe each by the calling thread alone.
 
-    known = frozenset(pack.facts) if pack is not None else frozenset()
-    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                  initargs=(cache, known, runtime))
+    concurrent.futures runs two threads beside the caller, one moving tasks and one taking
+    results: while the configs load, every task sent woke one of them, and the GIL went back
+    and forth between it and the loader (about 3 ms of the loader's time per task on a busy
+    machine). Here the caller writes tasks and reads results itself, when it chooses (`pump`).
+    Each worker knows the cache folder (`cache`, None without it) and the contents the pack
+    already holds (`known`), so it skips parsing those.
+    """
+
+    LIMIT = 4  # batches a worker holds at once: its pipe never fills, the caller never blocks
+
+    def __init__(self, n: int, cache, known: frozenset, runtime):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.conns: list = []
+        self.procs: list = []
+        self.sent: list = []          # per worker: ids of the batches it holds, oldest first
+        self.queue: list = []         # (id, batch) not sent yet
+        self.done: dict = {}          # id -> the batch's [(key, row)]
+        for _ in range(n):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, cache, known, runtime), daemon=True)
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
+            self.sent.append([])
+
+    def put(self, batch_id, batch: list) -> None:
+        self.queue.append((batch_id, batch))
+        self.pump()
+
+    def pump(self) -> None:
+        """Take the results that are ready, then hand queued batches to workers with room."""
+        for conn, sent in zip(self.conns, self.sent):
+            while sent and conn.poll():
+                self.done[sent.pop(0)] = conn.recv()
+        while self.queue:
+            i = min(range(len(self.sent)), key=lambda k: len(self.sent[k]))
+            if len(self.sent[i]) >= self.LIMIT:
+                return
+            batch_id, batch = self.queue.pop(0)
+            self.conns[i].send(batch)
+            self.sent[i].append(batch_id)
+
+    def wait_all(self) -> dict:
+        """Every batch's results (raises EOFError or OSError when a worker died)."""
+        from multiprocessing.connection import wait
+
+        self.pump()
+        while any(self.sent):
+            for conn in wait([c for c, sent in zip(self.conns, self.sent) if sent]):
+                sent = self.sent[self.conns.index(conn)]
+                self.done[sent.pop(0)] = conn.recv()
+            self.pump()
+        return self.done
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():  # pragma: no cover - a worker stuck in a file
+                proc.terminate()
+                proc.join()
+        self.conns, self.procs = [], []
+
+
+def _serve(conn, cache_dir, known, runtime) -> None:
+    """A worker's loop: a batch of (path, kind) in, its [(key, row)] out, until None."""
+    _init_worker(cache_dir, known, runtime)
+    while True:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            return
+        if batch is None:
+            return
+        conn.send(_jobs(batch))
+
+
+def _workers(n: int, cache, pack, runtime) -> _Workers:
+    return _Workers(n, cache, frozenset(pack.facts) if pack is not None else frozenset(), runtime)
 
 
 def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
     n = min(workers, len(pending))
     chunk = max(1, min(64, len(pending) // (n * 8)))
-    with _executor(n, cache, pack, runtime) as pool:
-        outs = pool.map(_job, [(apath, kind) for _p, apath, _st, kind in pending], chunksize=chunk)
-        _collect(zip(pending, outs), pack, results, runtime)
+    items = [(apath, kind) for _p, apath, _st, kind in pending]
+    pool = _workers(n, cache, pack, runtime)
+    try:
+        for i in range(0, len(items), chunk):
+            pool.put(i, items[i:i + chunk])
+        done = pool.wait_all()
+    except Exception:  # noqa: BLE001 - a worker died: read everything here instead
+        _serial(pending, pack, results, runtime)
+        return
+    finally:
+        pool.close()
+    outs = [row for i in range(0, len(items), chunk) for row in done[i]]
+    _collect(zip(pending, outs), pack, results, runtime)
 
 
 def _collect(done, pack, results, runtime) -> None:
@@ -370,62 +476,63 @@ class Prefetch:
                  runtime: str | None = None):
         self.cache, self.pack = _open(cache_dir, use_cache, lambda: scope)
         self.workers, self.runtime = workers, runtime
-        self.pool = None
+        self.pool: _Workers | None = None
         self.waiting: list = []     # (absolute path, kind) not yet sent
-        self.futures: dict = {}     # absolute path -> (future of its batch, index in the batch)
-        self.seen: set = set()
+        self.batches: int = 0       # batches sent (their ids)
+        self.where: dict = {}       # absolute path -> (id of its batch, index in the batch)
+        # absolute path -> what `_look` found, taken here once: scan_many uses it instead of
+        # asking again (and a stat taken before a worker reads the file pairs safely with the
+        # key of the content read)
+        self.looked: dict = {}
 
     def submit(self, paths) -> None:
-        """Files some config names as handlers; ones that cannot be read are left to scan_many."""
+        """Files some config names as handlers; scan_many reports the ones that cannot be read."""
         for path in paths:
-            apath = os.path.abspath(path)
-            if apath in self.seen:
+            apath = path if os.path.isabs(path) else os.path.abspath(path)
+            if apath in self.looked:
                 continue
-            self.seen.add(apath)
-            kind = kind_for(apath, self.runtime)
-            try:
-                st = os.stat(apath)
-            except OSError:
+            found = self.looked[apath] = _look(apath, self.runtime, self.pack)
+            if isinstance(found, CodeFacts):
                 continue
-            if kind is None or st.st_size > MAX_BYTES:
+            _st, kind, key = found
+            if key is not None and key in self.pack.facts:
                 continue
-            if self.pack is not None:
-                key = self.pack.key_for(apath, st, kind)
-                self.pack.used_files.pop(apath, None)  # scan_many decides what the pack keeps
-                if key is not None and key in self.pack.facts:
-                    continue
             self.waiting.append((apath, kind))
         if self.pool is None and len(self.waiting) >= max(2, POOL_MIN_FILES) and self.workers > 1:
-            self.pool = _executor(self.workers, self.cache if self.pack is not None else None,
-                                  self.pack, self.runtime)
+            self.pool = _workers(self.workers, self.cache if self.pack is not None else None,
+                                 self.pack, self.runtime)
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:
                 self._send(self.waiting[:self.BATCH])
                 del self.waiting[:self.BATCH]
+            self.pool.pump()
 
     def _send(self, batch: list) -> None:
-        future = self.pool.submit(_jobs, batch)
+        batch_id = self.batches
+        self.batches += 1
         for i, (apath, _kind) in enumerate(batch):
-            self.futures[apath] = (future, i)
+            self.where[apath] = (batch_id, i)
+        self.pool.put(batch_id, batch)
 
     def finish(self, pending: list, results: dict) -> None:
         """scan_many's files not known by their stat: from the prefetched results, the rest
-        read by the same pool."""
-        rest = [(apath, kind) for _p, apath, _st, kind in pending if apath not in self.futures]
-        for i in range(0, len(rest), self.BATCH):
-            self._send(rest[i:i + self.BATCH])
+        read by the same workers."""
+        rest = [(apath, kind) for _p, apath, _st, kind in pending if apath not in self.where]
         self.waiting.clear()
         try:
+            for i in range(0, len(rest), self.BATCH):
+                self._send(rest[i:i + self.BATCH])
+            done = self.pool.wait_all()
             outs = []
             for _p, apath, _st, _kind in pending:
-                future, i = self.futures[apath]
-                outs.append(future.result()[i])
-        except Exception:  # noqa: BLE001 - a broken pool: read everything here instead
+                batch_id, i = self.where[apath]
+                outs.append(done[batch_id][i])
+        except Exception:  # noqa: BLE001 - a worker died: read everything here instead
             _serial(pending, self.pack, results, self.runtime)
             return
         _collect(zip(pending, outs), self.pack, results, self.runtime)
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.close()
             self.pool = None

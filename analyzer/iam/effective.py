@@ -60,20 +60,33 @@ class EffectivePolicy:
 
 
 _BY_ROLE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_ROLE_OF: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def effective_policy(g, fn: str) -> EffectivePolicy:
     """Functions sharing a role share its grants: they are read once per role and graph
     (a shared role serves hundreds of functions in a large service)."""
-    role = Q.role_of(g, fn)
+    frozen = nx.is_frozen(g)  # a graph made by hand may change: nothing is kept for it
+    role = _role_of(g, fn) if frozen else Q.role_of(g, fn)
     if role is None:
         return EffectivePolicy(fn, None, opaque=True)
     rd = g.nodes[role]
-    by_role = _BY_ROLE.setdefault(g, {}) if nx.is_frozen(g) else {}  # a graph made by hand may change
+    by_role = _BY_ROLE.setdefault(g, {}) if frozen else {}
     grants = by_role.get(role)
     if grants is None:
         grants = by_role[role] = _role_grants(g, role, rd)
     return EffectivePolicy(fn, role, opaque=bool(rd.get("opaque")), grants=grants)
+
+
+def _role_of(g, fn: str) -> str | None:
+    """`queries.role_of` for a built (frozen) graph, from one pass over its `assumes` edges
+    (asked for every function, it walked each function's out-edges)."""
+    roles = _ROLE_OF.get(g)
+    if roles is None:
+        roles = _ROLE_OF[g] = {}
+        for u, v, _ in Q.edges_of_kind(g, "assumes"):  # by source, then target: the first wins
+            roles.setdefault(u, v)
+    return roles.get(fn)
 
 
 def _role_grants(g, role: str, rd: dict) -> list:
@@ -134,14 +147,14 @@ def _account(text: str) -> str:
 
 def _action_in(g: Grant, action: str) -> bool:
     if g.actions:
-        return _any_action_matches(g.actions, action)
+        return any_action_matches(g.actions, action)
     if g.not_actions:
-        return not _any_action_matches(g.not_actions, action)
+        return not any_action_matches(g.not_actions, action)
     return False
 
 
 @lru_cache(maxsize=262144)
-def _any_action_matches(patterns: tuple, action: str) -> bool:
+def any_action_matches(patterns: tuple, action: str) -> bool:
     """Rules ask the same few actions of every role's grants: one cached answer per grant's
     action list (its patterns tried one by one cost more than the rest of `allowing`)."""
     return any(action_matches(p, action) for p in patterns)

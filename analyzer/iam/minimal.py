@@ -44,6 +44,14 @@ class MinimalPolicy:
     needs: list = field(default_factory=list)
     known: bool = True
     why_unknown: str = ""
+    _pairs: frozenset | None = field(default=None, repr=False, compare=False)
+
+    def pairs(self) -> frozenset:
+        """(action, resource key) pairs the policy needs; made once (rules compare them per
+        role, and policies do not change once computed)."""
+        if self._pairs is None:
+            self._pairs = frozenset({(a, k) for n in self.needs for a in n.actions for k in n.keys})
+        return self._pairs
 
     def actions(self) -> set[str]:
         return {a for n in self.needs for a in n.actions}
@@ -72,6 +80,10 @@ class MinimalPolicies:
         self._catalog = catalog
         self._declared: dict[str, list] | None = None   # caller -> [(target, edge)], by target
         self._subscribed: set[str] = set()              # functions others subscribe to
+        self._knowable: set[str] | None = None          # functions whose code was fully read
+        # an SDK call's actions -> (its actions with their dependent ones, sorted; whether any
+        # acts on S3 objects): thousands of calls share a few dozen action lists
+        self._call_actions: dict[tuple, tuple[tuple, bool]] = {}
 
     @property
     def catalog(self):
@@ -83,7 +95,10 @@ class MinimalPolicies:
 
     def knowable(self, fn: str) -> bool:
         """Cheap: whether `of(fn)` will be complete (its handler code was fully read)."""
-        return (self.g.nodes[fn].get("code") or {}).get("status") == "scanned"
+        if self._knowable is None:  # rules ask this of every function, several times
+            self._knowable = {n for n, d in Q.nodes_of_kind(self.g, "function")
+                              if (d.get("code") or {}).get("status") == "scanned"}
+        return fn in self._knowable
 
     def of(self, fn: str) -> MinimalPolicy:
         if fn not in self._cache:
@@ -121,7 +136,7 @@ class MinimalPolicies:
         seen: set = set()
 
         def add(actions, resources, keys, evidence, loc, from_code=False):
-            actions = tuple(sorted(set(actions)))
+            """`actions`: sorted, each once (`_sorted_actions`)."""
             sig = (actions, tuple(keys))
             if sig in seen:
                 return
@@ -143,26 +158,26 @@ class MinimalPolicies:
             add(("sns:Publish",), ({"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{topic}"},),
                 (arn,), f"other functions subscribe to {fn.name}'s lifecycle events", fn.loc)
         if fn is not None:
-            for kind, target in sorted(fn.destinations.items()):
+            for kind, target in sorted(fn.destinations.items()) if fn.destinations else ():
                 acts, value, key = self._destination(target, svc)
                 if acts:
-                    add(acts, (value,), (key,), f"destinations.{kind}", fn.loc)
+                    add(_sorted_actions(acts), (value,), (key,), f"destinations.{kind}", fn.loc)
             for ev in fn.events:
                 acts = _poll_actions(ev)
                 if acts:
                     arn = ev.arn
                     key = resource_key(arn, svc, index)
-                    add(acts, (self._value(arn, svc, key),), (key,), f"{ev.type} event source", ev.loc)
-        for call in code.get("calls", []):
-            actions = list(call.get("actions") or ())
-            if not actions:
+                    add(_sorted_actions(acts), (self._value(arn, svc, key),), (key,), f"{ev.type} event source",
+                        ev.loc)
+        file = code.get("file")
+        for call in code.get("calls", ()):
+            if not call.get("actions"):
                 continue
-            for a in list(actions):
-                actions.extend(self.catalog.dependent_actions(a))
-            values, keys = self._bind(call, fn, svc, actions)
-            loc = _code_loc(code.get("file"), call)
-            add(actions, values, keys, f"{call.get('service')}.{call.get('operation')} in "
-                f"{code.get('file')}:{call.get('line')}", loc, from_code=True)
+            service = call.get("service")
+            actions, object_level = self._actions_of(call["actions"])
+            values, keys = self._bind(call.get("resource"), service, fn, svc, object_level)
+            add(actions, values, keys, f"{service}.{call.get('operation')} in {file}:{call.get('line')}",
+                _code_loc(file, call), from_code=True)
         return pol
 
     # ---- resources ---------------------------------------------------------
@@ -209,30 +224,42 @@ class MinimalPolicies:
             return {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}"}
         return {"Fn::GetAtt": [logical, "Arn"]}
 
-    def _bind(self, call, fn, svc, actions):
-        """Resource values and keys a call touches, shaped for the actions' resource types."""
-        ref = call.get("resource")
+    def _actions_of(self, call_actions) -> tuple[tuple, bool]:
+        """A call's actions with the ones they depend on (sorted, as `add` keeps them), and
+        whether any of them acts on S3 objects (the resource is then `bucket/*`)."""
+        asked = tuple(call_actions)
+        found = self._call_actions.get(asked)
+        if found is None:
+            actions = list(asked)
+            for a in asked:
+                actions.extend(self.catalog.dependent_actions(a))
+            object_level = any("object" in {t for t, _ in self.catalog.resource_types(a)}
+                               for a in actions if a.startswith("s3:"))
+            found = self._call_actions[asked] = (tuple(sorted(set(actions))), object_level)
+        return found
+
+    def _bind(self, ref, service, fn, svc, object_level: bool):
+        """Resource values and keys a call of `service` touches through `ref` (its resource
+        argument), shaped for the actions' resource types (`object_level`: S3 object actions)."""
         key, value = "*", "*"
         if ref and fn is not None:
             kind, text = ref.get("kind"), ref.get("value", "")
             if kind == "env" and text in fn.environment:
                 raw = fn.environment[text]
                 if isinstance(raw, str) and not raw.startswith("arn:"):
-                    key, value = self._named(call.get("service"), raw, svc)
+                    key, value = self._named(service, raw, svc)
                 else:
                     key = resource_key(raw, svc, self.index)
                     value = self._value(raw, svc, key)
             elif kind == "literal":
-                key, value = self._named(call.get("service"), text, svc)
+                key, value = self._named(service, text, svc)
             elif kind == "template":
                 filled = _fill_template(text, fn.environment)
                 if filled is not None:
-                    key, value = self._named(call.get("service"), filled, svc)
+                    key, value = self._named(service, filled, svc)
         if key == "*":
             return ("*",), ("*",)
-        object_level = call.get("service") == "s3" and any(
-            "object" in {t for t, _ in self.catalog.resource_types(a)} for a in actions if a.startswith("s3:"))
-        if object_level and not key.endswith("*"):
+        if object_level and service == "s3" and not key.endswith("*"):
             key = key + "/*"
             value = _object_value(value)
         return (value,), (key,)
@@ -262,6 +289,12 @@ _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 def _sid(actions: tuple, n: int) -> str:
     """`dynamodb:PutItem` -> `DynamodbPutItem1`: readable, unique in the policy, IAM-valid."""
     return (_sid_head(actions[0]) if actions else "Grant") + str(n)
+
+
+@lru_cache(maxsize=4096)
+def _sorted_actions(actions: tuple) -> tuple:
+    """Actions sorted, each once, as a need keeps them (a few distinct lists in a repository)."""
+    return tuple(sorted(set(actions)))
 
 
 @lru_cache(maxsize=4096)

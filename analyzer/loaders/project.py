@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 from ..discovery import Discovered
@@ -29,7 +30,7 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
     is read, before the services are modelled (a cold run starts parsing them meanwhile).
     """
     root = found.root
-    listings: dict[str, frozenset] = {}  # folder -> its file names, for finding handler files
+    handler_files = _HandlerFiles(str(root))  # shared: each handler is looked up once per run
     project = Project(root=str(root))
     project.files_seen = len(found.configs) + len(found.composes) + len(found.dynamic) + len(found.problems)
     for rel, message in found.problems:
@@ -59,7 +60,7 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             pending.append(item)
             if handlers_named is not None:
                 try:
-                    handlers_named(_named_handlers(root, rel, item[1], listings))
+                    handlers_named(_named_handlers(rel, item[1], handler_files))
                 except Exception:  # noqa: BLE001 - only a head start: scanning checks again later
                     pass
         if progress is not None:
@@ -74,7 +75,7 @@ def load_project(found: Discovered, options: Options, framework: str | None = No
             svc.compose_name = cs.name if cs else None
             svc.symbols = resolver.symbols
             svc.import_values = resolver.import_values
-            _find_handlers(root, rel, svc, listings)
+            _find_handlers(root, rel, svc, handler_files)
         except Exception as e:  # noqa: BLE001
             project.diagnostics.append(_internal(rel, "modelling", e))
             continue
@@ -126,19 +127,18 @@ _HANDLER_EXTS = {
 }
 
 
-def _find_handlers(root: Path, rel: str, svc, listings: dict | None = None) -> None:
+def _find_handlers(root: Path, rel: str, svc, handler_files: "_HandlerFiles | None" = None) -> None:
     """Locate each handler's source file (`src/users.create` -> `src/users.py`), inside the root."""
     base_rel = os.path.dirname(rel)
-    root_s = str(root)
-    listings = {} if listings is None else listings
+    files = handler_files if handler_files is not None else _HandlerFiles(str(root))
     for fn in svc.functions:
         runtime = fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")
-        found = _handler_file(root_s, base_rel, fn.handler, runtime, listings)
+        found = files.find(base_rel, fn.handler, runtime)
         if found is not None:
-            fn.handler_file = found
+            fn.handler_file = found[0]
 
 
-def _named_handlers(root: Path, rel: str, doc, listings: dict) -> list[str]:
+def _named_handlers(rel: str, doc, handler_files: "_HandlerFiles") -> list[str]:
     """The handler files a config's functions name, read from the document as ServiceBuilder
     and `_find_handlers` will see them (absolute paths)."""
     functions = doc.get("functions")
@@ -148,25 +148,42 @@ def _named_handlers(root: Path, rel: str, doc, listings: dict) -> list[str]:
     provider = provider if isinstance(provider, MDict) else {}
     prov_name = provider.get("name") if isinstance(provider.get("name"), str) else "aws"
     svc_runtime = provider.get("runtime") if isinstance(provider.get("runtime"), str) else None
-    base_rel, root_s = os.path.dirname(rel), str(root)
+    base_rel = os.path.dirname(rel)
     out = []
     for cfg in functions.values():
         if isinstance(cfg, MDict) and isinstance(cfg.get("handler"), str):
             runtime = cfg.get("runtime") if isinstance(cfg.get("runtime"), str) else svc_runtime
             runtime = runtime or svc_runtime or ("nodejs" if prov_name == "aws" else "")
-            found = _handler_file(root_s, base_rel, cfg["handler"], runtime, listings)
+            found = handler_files.find(base_rel, cfg["handler"], runtime)
             if found is not None:
-                out.append(os.path.join(root_s, found))
+                out.append(found[1])
     return out
+
+
+class _HandlerFiles:
+    """Handler lookups of one run under one root: each folder is listed once, and each
+    (folder, handler, runtime) resolved once (loading names every handler twice: for the
+    prefetch, then for the model)."""
+
+    def __init__(self, root_s: str):
+        self.root_s = root_s
+        self.listings: dict[str, frozenset] = {}   # folder -> its file names
+        self.found: dict[tuple, tuple | None] = {}  # -> (relative posix path, absolute path)
+
+    def find(self, base_rel: str, handler, runtime: str) -> tuple[str, str] | None:
+        key = (base_rel, handler, runtime)
+        if key in self.found:
+            return self.found[key]
+        rel = _handler_file(self.root_s, base_rel, handler, runtime, self.listings)
+        out = self.found[key] = (rel, os.path.join(self.root_s, rel)) if rel is not None else None
+        return out
 
 
 def _handler_file(root_s: str, base_rel: str, handler, runtime: str, listings: dict) -> str | None:
     if not handler or "." not in handler:
         return None
     module = handler.rsplit(".", 1)[0]
-    runtime = runtime.lower()
-    exts = next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
-    for ext in exts:
+    for ext in _exts_for(runtime):
         cand = os.path.normpath(os.path.join(base_rel, module + ext))
         if cand.startswith("..") or os.path.isabs(cand):
             return None
@@ -179,6 +196,13 @@ def _handler_file(root_s: str, base_rel: str, handler, runtime: str, listings: d
         if name in listing or os.path.isfile(os.path.join(root_s, cand)):
             return cand.replace(os.sep, "/")
     return None
+
+
+@lru_cache(maxsize=256)
+def _exts_for(runtime: str) -> tuple:
+    """The source file extensions a runtime's handlers may have (a few runtimes per run)."""
+    runtime = runtime.lower()
+    return next((v for k, v in _HANDLER_EXTS.items() if runtime.startswith(k)), ())
 
 
 def _files_in(folder: str) -> frozenset:
