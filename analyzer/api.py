@@ -112,10 +112,10 @@ def load(path: str | Path, config: Config | None = None, *, stage=None, region=N
     options = make_options(config, stage, region, params)
     if cache and cache_dir is None:
         cache_dir = default_cache_dir()
-    ahead = prefetch(found.root, cache_dir if cache else None) if code and found.configs else None
-    result = None
+    result = ahead = None
     try:
-        with _no_cyclic_gc():
+        with _no_cyclic_gc():  # the handler cache is read here too
+            ahead = prefetch(found.root, cache_dir if cache else None) if code and found.configs else None
             project = load_project(found, options, framework or config.framework, progress,
                                    handlers_named=ahead.submit if ahead is not None else None)
         result = synthesize_templates(project, params) if synth else None
