@@ -194,7 +194,7 @@ functions:
 """
 
     def check(self, graph, context):
-        known = sorted(f"{d.get('service')}:{d.get('name')}" for _, d in Q.nodes_of_kind(graph, "function"))
+        known: list = []  # every function's name, for suggestions: listed at the first unknown target
         services = {d.get("name") for _, d in Q.nodes_of_kind(graph, "service")}
         for u, v, d in Q.edges_of_kind(graph, "calls") + Q.edges_of_kind(graph, "subscribes"):
             if not v.startswith("ext:function:"):
@@ -204,6 +204,8 @@ functions:
             service, function = graph.nodes[v].get("service"), graph.nodes[v].get("function")
             if _external(context, service):
                 continue
+            if not known:
+                known = sorted(f"{fd.get('service')}:{fd.get('name')}" for _, fd in Q.nodes_of_kind(graph, "function"))
             what = "calling" if d["kind"] == "calls" else "subscribes to"
             if service not in services:
                 problem = f"service {service} does not exist in this repository"
@@ -294,7 +296,11 @@ functions:
 """
 
     def check(self, graph, context):
+        # most functions subscribe to nothing: only subscribers' edges are listed, in their order
+        subscribers = {u for u, _, _ in Q.edges_of_kind(graph, "subscribes")}
         for fn, d in Q.nodes_of_kind(graph, "function"):
+            if fn not in subscribers:
+                continue
             seen: dict = {}
             subscriptions = [t for t in Q.out_edges(graph, fn) if t[2]["kind"] == "subscribes"]
             if not subscriptions:
