@@ -522,8 +522,8 @@ def _scan_literals(context) -> list:
             for k, v in (c.items() if isinstance(c, dict) else enumerate(c)):
                 t = type(v)
                 if t is str:
-                    if not env and "arn:" not in v and "amazonaws.com" not in v:  # names_aws, inline:
-                        continue  # most strings of a document stop here
+                    if not env and not names_aws(v):
+                        continue
                     text = v
                 elif t is MDict or t is MList:
                     if v.hot:  # the loader saw an ARN, a host name, a variable or environment below
