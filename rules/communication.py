@@ -98,12 +98,10 @@ functions:
             cfg = fn.config if fn is not None else None
             if not isinstance(cfg, MDict):
                 continue
-            svc = context.index.services_by_id.get(fn.service)
-            base = f"functions.{fn.name}"
             checks = [(key, cfg, key, cfg.get(key)) for key in ("calling", "subscribable") if key in cfg]
             events = cfg.get("events")
             if isinstance(events, MList):
-                for i, ev in enumerate(events):
+                for ev in events:
                     if isinstance(ev, MDict) and "function" in ev:
                         checks.append(("function", ev, "function", ev["function"]))
             for schema_key, container, key, value in checks:
@@ -112,7 +110,8 @@ functions:
                     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
                         path += sorted(set(err.instance) - set(err.schema.get("properties", {})))[:1]
                     where, holder, hkey = _locate(container, key, path)
-                    loc = _loc(svc, holder, hkey, f"{base}.{key}" + "".join(
+                    svc = context.index.services_by_id.get(fn.service)  # only for the rare errors
+                    loc = _loc(svc, holder, hkey, f"functions.{fn.name}.{key}" + "".join(
                         f"[{p}]" if isinstance(p, int) else f".{p}" for p in err_path))
                     bad = err.instance
                     hint = ""
