@@ -295,12 +295,9 @@ class _Repo:
                     self.export_templates.setdefault(prefix, []).append((suffix, svc, out))
         # names of things each service owns, by ARN service kind
         self.owned: dict[str, list] = {}
-        # prefix -> suffix -> [(order, entry)]: a name is looked up by where its stage part may
-        # stand, and the entries found keep the order they were added in
-        self.owned_templates: dict[str, dict[str, list]] = {}
+        self.owned_templates: dict[str, list] = {}
         self.outputs_of: dict[tuple, list] = {}
         self._matching: dict[tuple, list] = {}  # names_matching's answers, read-only lists
-        order = 0
         for svc in self.services:
             for out in svc.outputs:
                 logical = _logical_of(out.value)
@@ -310,8 +307,7 @@ class _Repo:
                 entry = (kind, svc, label, node, logical)
                 self.owned.setdefault(name, []).append(entry)
                 for prefix, suffix in _stage_slots(name, svc.stage):
-                    order += 1
-                    self.owned_templates.setdefault(prefix, {}).setdefault(suffix, []).append((order, entry))
+                    self.owned_templates.setdefault(prefix, []).append((suffix, entry))
 
     def is_stage(self, text: str) -> bool:
         return text in self.stages
@@ -352,22 +348,13 @@ class _Repo:
 
     def _names_matching(self, name: str, kinds) -> list:
         out = [(e, e[1].stage) for e in self.owned.get(name, ()) if e[0] in kinds]
-        cuts = [m.start() for m in _DELIM.finditer(name)]
-        ends = [*cuts, len(name)]
-        for i in (0, *(c + 1 for c in cuts)):
-            by_suffix = self.owned_templates.get(name[:i])
-            if by_suffix is None:
-                continue
-            found = []
-            for j in ends:
-                stage = name[i:j]
-                if j <= i or stage not in self.stages:
+        for i in _boundaries(name):
+            for suffix, entry in self.owned_templates.get(name[:i], ()):
+                if entry[0] not in kinds or not name.endswith(suffix) or len(name) - len(suffix) <= i:
                     continue
-                for order, entry in by_suffix.get(name[j:], ()):
-                    if entry[0] in kinds and stage != entry[1].stage:
-                        found.append((order, entry, stage))
-            found.sort(key=lambda f: f[0])
-            out.extend((entry, stage) for _, entry, stage in found)
+                stage = name[i:len(name) - len(suffix)]
+                if stage != entry[1].stage and self.is_stage(stage):
+                    out.append((entry, stage))
         return out
 
 
