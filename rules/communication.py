@@ -98,12 +98,10 @@ functions:
             cfg = fn.config if fn is not None else None
             if not isinstance(cfg, MDict):
                 continue
-            svc = context.index.services_by_id.get(fn.service)
-            base = f"functions.{fn.name}"
             checks = [(key, cfg, key, cfg.get(key)) for key in ("calling", "subscribable") if key in cfg]
             events = cfg.get("events")
             if isinstance(events, MList):
-                for i, ev in enumerate(events):
+                for ev in events:
                     if isinstance(ev, MDict) and "function" in ev:
                         checks.append(("function", ev, "function", ev["function"]))
             for schema_key, container, key, value in checks:
@@ -112,7 +110,8 @@ functions:
                     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
                         path += sorted(set(err.instance) - set(err.schema.get("properties", {})))[:1]
                     where, holder, hkey = _locate(container, key, path)
-                    loc = _loc(svc, holder, hkey, f"{base}.{key}" + "".join(
+                    svc = context.index.services_by_id.get(fn.service)  # only for the rare errors
+                    loc = _loc(svc, holder, hkey, f"functions.{fn.name}.{key}" + "".join(
                         f"[{p}]" if isinstance(p, int) else f".{p}" for p in err_path))
                     bad = err.instance
                     hint = ""
@@ -194,7 +193,7 @@ functions:
 """
 
     def check(self, graph, context):
-        known = sorted(f"{d.get('service')}:{d.get('name')}" for _, d in Q.nodes_of_kind(graph, "function"))
+        known: list = []  # every function's name, for suggestions: listed at the first unknown target
         services = {d.get("name") for _, d in Q.nodes_of_kind(graph, "service")}
         for u, v, d in Q.edges_of_kind(graph, "calls") + Q.edges_of_kind(graph, "subscribes"):
             if not v.startswith("ext:function:"):
@@ -204,6 +203,8 @@ functions:
             service, function = graph.nodes[v].get("service"), graph.nodes[v].get("function")
             if _external(context, service):
                 continue
+            if not known:
+                known = sorted(f"{fd.get('service')}:{fd.get('name')}" for _, fd in Q.nodes_of_kind(graph, "function"))
             what = "calling" if d["kind"] == "calls" else "subscribes to"
             if service not in services:
                 problem = f"service {service} does not exist in this repository"
@@ -294,7 +295,11 @@ functions:
 """
 
     def check(self, graph, context):
+        # most functions subscribe to nothing: only subscribers' edges are listed, in their order
+        subscribers = {u for u, _, _ in Q.edges_of_kind(graph, "subscribes")}
         for fn, d in Q.nodes_of_kind(graph, "function"):
+            if fn not in subscribers:
+                continue
             seen: dict = {}
             subscriptions = [t for t in Q.out_edges(graph, fn) if t[2]["kind"] == "subscribes"]
             if not subscriptions:

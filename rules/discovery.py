@@ -297,6 +297,7 @@ class _Repo:
         self.owned: dict[str, list] = {}
         self.owned_templates: dict[str, list] = {}
         self.outputs_of: dict[tuple, list] = {}
+        self._matching: dict[tuple, list] = {}  # names_matching's answers, read-only lists
         for svc in self.services:
             for out in svc.outputs:
                 logical = _logical_of(out.value)
@@ -337,7 +338,15 @@ class _Repo:
         return None
 
     def names_matching(self, name: str, kinds) -> list:
-        """[(entry, stage part)] for an owned name written at this stage or another one."""
+        """[(entry, stage part)] for an owned name written at this stage or another one (a
+        service's environment repeats its own functions' names: each is looked up once)."""
+        key = (name, kinds)
+        out = self._matching.get(key)
+        if out is None:
+            out = self._matching[key] = self._names_matching(name, kinds)
+        return out
+
+    def _names_matching(self, name: str, kinds) -> list:
         out = [(e, e[1].stage) for e in self.owned.get(name, ()) if e[0] in kinds]
         for i in _boundaries(name):
             for suffix, entry in self.owned_templates.get(name[:i], ()):

@@ -7,6 +7,7 @@ All three honour the `public:` allowlist of the configuration where it applies.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import re
 from collections import Counter
@@ -435,8 +436,11 @@ def _name_words(name: str) -> list[str]:
     return [w for w in _NOT_WORD.split(spaced.lower()) if w]
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_name(name: str) -> str | None:
-    """'password' or 'secret' when a variable name says it holds one, None otherwise."""
+    """'password' or 'secret' when a variable name says it holds one, None otherwise.
+
+    Cached: a repository repeats a few hundred variable names across thousands of values."""
     words = _name_words(name)
     unique = set(words)
     if not words or _PUBLIC_WORDS & unique:

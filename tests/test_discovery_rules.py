@@ -397,3 +397,39 @@ def test_rules_are_registered_with_documentation():
         r = ids[rid]
         assert r.what.strip() and r.why.strip() and r.example.strip() and r.instead.strip()
         assert r.references and r.tags
+
+
+def test_names_matching_lists_every_stage_spelling_in_definition_order(tmp_path):
+    """`svc-pre-prod` is the queue `svc-dev` at stage `pre-prod` and the table `svc-dev-prod` at
+    stage `pre`: both are found, in the order the service defines them, however the lookup
+    goes, and asking twice gives the same answer."""
+    from analyzer.api import load
+    from analyzer.engine import Context
+
+    repo = write(tmp_path / "r", {"svc/serverless.yml": """\
+        service: svc
+        params:
+          pre: {}
+        provider:
+          name: aws
+        functions:
+          f:
+            handler: h.f
+        resources:
+          Resources:
+            Queue:
+              Type: AWS::SQS::Queue
+              Properties:
+                QueueName: svc-dev
+            Table:
+              Type: AWS::DynamoDB::Table
+              Properties:
+                TableName: svc-dev-prod
+        """})
+    project, graph, index = load(repo, Config(), code=False, cache=False)
+    names = D._Repo(Context(project=project, index=index, config=Config(), graph=graph))
+    got = [(entry[2], stage) for entry, stage in names.names_matching("svc-pre-prod", D._ENV_KINDS)]
+    assert got == [("queue svc.Queue", "pre-prod"), ("table svc.Table", "pre")]
+    assert [(e[2], s) for e, s in names.names_matching("svc-pre-prod", D._ENV_KINDS)] == got
+    assert [(e[2], s) for e, s in names.names_matching("svc-dev-f", ("lambda",))] == [("function svc.f", "dev")]
+    assert names.names_matching("svc-pre-prod", ("lambda",)) == []

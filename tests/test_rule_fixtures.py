@@ -70,3 +70,10 @@ def test_every_bad_fixture_has_markers():
                 markers = expected_markers(repo)
                 assert markers, f"{repo} has no [SLSxxx] marker"
                 assert {m[0] for m in markers} == {rule.name}, f"{repo} marks other rules: {markers}"
+
+
+def test_unknown_call_targets_suggest_the_closest_function():
+    """SLS102 lists every function's name only once a target is unknown; the hint still comes."""
+    report = audit(RULES_DIR / "SLS102" / "bad" / "monorepo", cache=False)
+    messages = sorted(f.message for f in report.findings if f.rule == "SLS102")
+    assert any("users:getUsr" in m and "(did you mean users:getUser?)" in m for m in messages), messages
