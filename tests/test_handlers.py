@@ -152,3 +152,19 @@ def test_a_worker_that_dies_costs_only_speed(tmp_path, monkeypatch):
     monkeypatch.setattr(code_cache, "_jobs", lambda batch: os._exit(3))  # in the forked workers
     _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
     assert _codes(g) == _codes(serial)
+
+
+def test_workers_that_cannot_be_started_cost_only_speed(tmp_path, monkeypatch):
+    """fork() refused (a process limit): every handler is read in the main process instead."""
+    from analyzer.code import cache as code_cache
+
+    _many_handlers(tmp_path / "repo")
+    _, serial, _ = load(tmp_path / "repo", cache=False, code=True)
+    monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)
+
+    def refuse(*a, **k):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(code_cache, "_workers", refuse)
+    _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
+    assert _codes(g) == _codes(serial)

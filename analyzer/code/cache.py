@@ -413,7 +413,11 @@ def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
     n = min(workers, len(pending))
     chunk = max(1, min(64, len(pending) // (n * 8)))
     items = [(apath, kind) for _p, apath, _st, kind in pending]
-    pool = _workers(n, cache, pack, runtime)
+    try:
+        pool = _workers(n, cache, pack, runtime)
+    except OSError:  # no process could be started (a process limit): read everything here
+        _serial(pending, pack, results, runtime)
+        return
     try:
         for i in range(0, len(items), chunk):
             pool.put(i, items[i:i + chunk])
@@ -499,8 +503,11 @@ class Prefetch:
                 continue
             self.waiting.append((apath, kind))
         if self.pool is None and len(self.waiting) >= max(2, POOL_MIN_FILES) and self.workers > 1:
-            self.pool = _workers(self.workers, self.cache if self.pack is not None else None,
-                                 self.pack, self.runtime)
+            try:
+                self.pool = _workers(self.workers, self.cache if self.pack is not None else None,
+                                     self.pack, self.runtime)
+            except OSError:  # no process could be started: scan_many reads the files instead
+                self.workers = 1
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:
                 self._send(self.waiting[:self.BATCH])
