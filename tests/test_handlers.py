@@ -113,9 +113,9 @@ def test_a_handler_edited_after_the_cache_was_written_is_read_again(tmp_path, mo
 def test_handler_files_are_looked_up_once_per_folder_handler_and_runtime(tmp_path, monkeypatch):
     """The prefetch feed and the model share one lookup per (folder, handler, runtime): the same
     handler names a different file for another runtime, and both passes agree."""
+    from analyzer.api import make_options
     from analyzer.config import load_config
     from analyzer.discovery import discover
-    from analyzer.api import make_options
     from analyzer.loaders import project as P
 
     (tmp_path / "src").mkdir()
@@ -168,3 +168,21 @@ def test_workers_that_cannot_be_started_cost_only_speed(tmp_path, monkeypatch):
     monkeypatch.setattr(code_cache, "_workers", refuse)
     _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
     assert _codes(g) == _codes(serial)
+
+
+def test_without_fork_handlers_are_read_in_this_process(tmp_path, monkeypatch):
+    """The workers are forked: where fork() does not exist (Windows) no worker is started and
+    the facts are the same."""
+    import multiprocessing
+
+    from analyzer.code import cache as code_cache
+    from analyzer.loaders import handlers
+
+    _many_handlers(tmp_path / "repo")
+    _, serial, _ = load(tmp_path / "repo", cache=False, code=True)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    started = []
+    monkeypatch.setattr(code_cache, "_workers", lambda *a: started.append(a))
+    assert handlers.workers() == 1
+    _, g, _ = load(tmp_path / "repo", cache_dir=tmp_path / "cache", code=True)
+    assert started == [] and _codes(g) == _codes(serial)

@@ -415,7 +415,7 @@ def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
     items = [(apath, kind) for _p, apath, _st, kind in pending]
     try:
         pool = _workers(n, cache, pack, runtime)
-    except OSError:  # no process could be started (a process limit): read everything here
+    except (OSError, ValueError):  # no process could be started (a limit, no fork()): read here
         _serial(pending, pack, results, runtime)
         return
     try:
@@ -506,7 +506,7 @@ class Prefetch:
             try:
                 self.pool = _workers(self.workers, self.cache if self.pack is not None else None,
                                      self.pack, self.runtime)
-            except OSError:  # no process could be started: scan_many reads the files instead
+            except (OSError, ValueError):  # no process could be started: scan_many reads them
                 self.workers = 1
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:

@@ -20,6 +20,12 @@ def default_cache_dir() -> Path:
 
 
 def workers() -> int:
+    """Processes that parse handlers on a cold run: both cores, where fork() exists (the workers
+    are forked; without it, as on Windows, the handlers are read in this process)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
     return min(2, os.cpu_count() or 1)
 
 
