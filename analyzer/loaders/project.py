@@ -132,8 +132,7 @@ def _find_handlers(root: Path, rel: str, svc, handler_files: "_HandlerFiles | No
     base_rel = os.path.dirname(rel)
     files = handler_files if handler_files is not None else _HandlerFiles(str(root))
     for fn in svc.functions:
-        runtime = fn.runtime or svc.runtime or ("nodejs" if svc.provider == "aws" else "")
-        found = files.find(base_rel, fn.handler, runtime)
+        found = files.find(base_rel, fn.handler, _handler_runtime(fn.runtime, svc.runtime, svc.provider))
         if found is not None:
             fn.handler_file = found[0]
 
@@ -152,12 +151,18 @@ def _named_handlers(rel: str, doc, handler_files: "_HandlerFiles") -> list[str]:
     out = []
     for cfg in functions.values():
         if isinstance(cfg, MDict) and isinstance(cfg.get("handler"), str):
-            runtime = cfg.get("runtime") if isinstance(cfg.get("runtime"), str) else svc_runtime
-            runtime = runtime or svc_runtime or ("nodejs" if prov_name == "aws" else "")
-            found = handler_files.find(base_rel, cfg["handler"], runtime)
+            fn_runtime = cfg.get("runtime") if isinstance(cfg.get("runtime"), str) else None
+            found = handler_files.find(base_rel, cfg["handler"],
+                                       _handler_runtime(fn_runtime, svc_runtime, prov_name))
             if found is not None:
                 out.append(found[1])
     return out
+
+
+def _handler_runtime(fn_runtime: str | None, svc_runtime: str | None, provider: str) -> str:
+    """The runtime whose file extensions a handler is looked up with: the function's, else the
+    service's, else Node.js on AWS (the framework's default)."""
+    return fn_runtime or svc_runtime or ("nodejs" if provider == "aws" else "")
 
 
 class _HandlerFiles:
