@@ -65,9 +65,9 @@ def test_a_cold_run_parses_handlers_while_loading_and_a_warm_run_starts_no_worke
             pools.append(n)
             super().__init__(n, *a, **k)
 
-        def put(self, batch_id, batch):
+        def put(self, batch):
             submitted.append(len(batch))
-            return super().put(batch_id, batch)
+            return super().put(batch)
 
     monkeypatch.setattr(code_cache, "_Workers", CountingWorkers)
     monkeypatch.setattr("analyzer.loaders.handlers.workers", lambda: 2)

@@ -339,6 +339,8 @@ class _Workers:
         self.sent: list = []          # per worker: ids of the batches it holds, oldest first
         self.queue: list = []         # (id, batch) not sent yet
         self.done: dict = {}          # id -> the batch's [(key, row)]
+        self.where: dict = {}         # absolute path -> (id of its batch, index in the batch)
+        self.batches = 0              # batches put (their ids)
         for _ in range(n):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_serve, args=(child, cache, known, runtime), daemon=True)
@@ -348,7 +350,12 @@ class _Workers:
             self.procs.append(proc)
             self.sent.append([])
 
-    def put(self, batch_id, batch: list) -> None:
+    def put(self, batch: list) -> None:
+        """A batch of (absolute path, kind) to read, hash and parse."""
+        batch_id = self.batches
+        self.batches += 1
+        for i, (apath, _kind) in enumerate(batch):
+            self.where[apath] = (batch_id, i)
         self.queue.append((batch_id, batch))
         self.pump()
 
@@ -365,8 +372,12 @@ class _Workers:
             self.conns[i].send(batch)
             self.sent[i].append(batch_id)
 
-    def wait_all(self) -> dict:
-        """Every batch's results (raises EOFError or OSError when a worker died)."""
+    def has(self, apath: str) -> bool:
+        return apath in self.where
+
+    def rows(self, apaths: list) -> list:
+        """The (key, row) of each of these files, once every batch put is back (raises EOFError
+        or OSError when a worker died)."""
         from multiprocessing.connection import wait
 
         self.pump()
@@ -375,7 +386,7 @@ class _Workers:
                 sent = self.sent[self.conns.index(conn)]
                 self.done[sent.pop(0)] = conn.recv()
             self.pump()
-        return self.done
+        return [self.done[batch_id][i] for batch_id, i in (self.where[a] for a in apaths)]
 
     def close(self) -> None:
         for conn in self.conns:
@@ -413,21 +424,18 @@ def _pool(pending, pack, cache, workers, results, runtime=None) -> None:
     n = min(workers, len(pending))
     chunk = max(1, min(64, len(pending) // (n * 8)))
     items = [(apath, kind) for _p, apath, _st, kind in pending]
+    pool = None
     try:
         pool = _workers(n, cache, pack, runtime)
-    except (OSError, ValueError):  # no process could be started (a limit, no fork()): read here
-        _serial(pending, pack, results, runtime)
-        return
-    try:
         for i in range(0, len(items), chunk):
-            pool.put(i, items[i:i + chunk])
-        done = pool.wait_all()
-    except Exception:  # noqa: BLE001 - a worker died: read everything here instead
-        _serial(pending, pack, results, runtime)
+            pool.put(items[i:i + chunk])
+        outs = pool.rows([apath for apath, _kind in items])
+    except Exception:  # noqa: BLE001 - no worker could start (a limit, no fork()) or one died:
+        _serial(pending, pack, results, runtime)  # everything is read here instead
         return
     finally:
-        pool.close()
-    outs = [row for i in range(0, len(items), chunk) for row in done[i]]
+        if pool is not None:
+            pool.close()
     _collect(zip(pending, outs), pack, results, runtime)
 
 
@@ -482,8 +490,6 @@ class Prefetch:
         self.workers, self.runtime = workers, runtime
         self.pool: _Workers | None = None
         self.waiting: list = []     # (absolute path, kind) not yet sent
-        self.batches: int = 0       # batches sent (their ids)
-        self.where: dict = {}       # absolute path -> (id of its batch, index in the batch)
         # absolute path -> what `_look` found, taken here once: scan_many uses it instead of
         # asking again (and a stat taken before a worker reads the file pairs safely with the
         # key of the content read)
@@ -510,30 +516,19 @@ class Prefetch:
                 self.workers = 1
         if self.pool is not None:
             while len(self.waiting) >= self.BATCH:
-                self._send(self.waiting[:self.BATCH])
+                self.pool.put(self.waiting[:self.BATCH])
                 del self.waiting[:self.BATCH]
             self.pool.pump()
-
-    def _send(self, batch: list) -> None:
-        batch_id = self.batches
-        self.batches += 1
-        for i, (apath, _kind) in enumerate(batch):
-            self.where[apath] = (batch_id, i)
-        self.pool.put(batch_id, batch)
 
     def finish(self, pending: list, results: dict) -> None:
         """scan_many's files not known by their stat: from the prefetched results, the rest
         read by the same workers."""
-        rest = [(apath, kind) for _p, apath, _st, kind in pending if apath not in self.where]
+        rest = [(apath, kind) for _p, apath, _st, kind in pending if not self.pool.has(apath)]
         self.waiting.clear()
         try:
             for i in range(0, len(rest), self.BATCH):
-                self._send(rest[i:i + self.BATCH])
-            done = self.pool.wait_all()
-            outs = []
-            for _p, apath, _st, _kind in pending:
-                batch_id, i = self.where[apath]
-                outs.append(done[batch_id][i])
+                self.pool.put(rest[i:i + self.BATCH])
+            outs = self.pool.rows([apath for _p, apath, _st, _kind in pending])
         except Exception:  # noqa: BLE001 - a worker died: read everything here instead
             _serial(pending, self.pack, results, self.runtime)
             return
