@@ -302,8 +302,6 @@ functions:
                 continue
             seen: dict = {}
             subscriptions = [t for t in Q.out_edges(graph, fn) if t[2]["kind"] == "subscribes"]
-            if not subscriptions:
-                continue
             for _, v, e in sorted(subscriptions, key=lambda t: (t[2]["loc"].line if t[2].get("loc") else 0)):
                 if v == fn:
                     yield Hit(f"{d['name']} subscribes to its own lifecycle ({e.get('type') or 'any'} events): "

@@ -68,7 +68,7 @@ _QUEUE_URL = re.compile(
 _ACCOUNT = re.compile(r"^\d{12}$")
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 _DELIMS = "-_./:"  # what separates the parts of a name (a stage part stands between two)
-_DELIM = re.compile(r"[-_./:]")
+_DELIM = re.compile(f"[{re.escape(_DELIMS)}]")
 
 # resource type -> (ARN service, name property, what people call it)
 _NAMED = {

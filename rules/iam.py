@@ -549,7 +549,7 @@ provider:
             if not all(context.minimal.knowable(f) for f in fns):
                 continue
             pols = [context.minimal.of(f) for f in fns]
-            needs = {f: _need_set(p) for f, p in zip(fns, pols)}
+            needs = {f: p.pairs() for f, p in zip(fns, pols)}
             if len({frozenset(v) for v in needs.values()}) < 2:
                 continue
             union = set().union(*needs.values())
@@ -603,7 +603,7 @@ accumulate as code changes and nobody dares to remove them without a list like t
                 continue
             pols = [context.minimal.of(f) for f in fns]
             needed: dict = {}  # action -> resource keys the functions need it on
-            for a, r in set().union(*(_need_set(p) for p in pols)):
+            for a, r in set().union(*(p.pairs() for p in pols)):
                 needed.setdefault(a, []).append(r)
             for st in Q.statements_of_role(graph, role):
                 d = graph.nodes[st]
@@ -718,11 +718,6 @@ provider:
                               names=(d.get("service"), d.get("name"), tuple(missing), need.keys),
                               related=((fn, f"function {d['name']}"),), nodes=(fn,),
                               fix="add the statement `sls-audit policy` proposes for this function")
-
-
-def _need_set(pol) -> frozenset:
-    """(action, resource key) pairs a minimal policy needs."""
-    return pol.pairs()
 
 
 RULES = [WildcardAction, WildcardResource, NotActionAllow, PrivilegeEscalation, UnknownAction,
